@@ -1,0 +1,79 @@
+/*
+ * alloc/fastpath.h — the inline fast paths of malloc and free, shared by
+ * the hl_* entry points (malloc.c) and the malloc shim (shim.c) so neither
+ * pays a call.
+ *
+ * malloc (small, the common case), no lock, no atomic RMW:
+ *  1. c = this thread's mcache (an initial-exec TLS load; a sentinel mcache
+ *     with empty spans before the first call, so no NULL test).
+ *  2. sc = size class from a 129-entry table (<= 1 KiB) or a 249-entry one (requests of 0..8 bytes use
+ *     the 16-byte class: word 1 of a free object is the double-free mark).
+ *  3. pop the current span's free list; clear word 1; used++.
+ *  Anything else (empty list, large, first call, sbrk mode) -> malloc_slow.
+ *
+ * free, owner thread (the common case):
+ *  1. span = page map lookup (two table loads and the arena's page map).
+ *  2. the span is SMALL and owned by this thread's mcache;
+ *     the offset is a multiple of the object size (multiply by divmul);
+ *     word 1 is not the free mark (else: double free).
+ *  3. push onto the span's free list, mark word 1, used--.
+ *  Anything else (remote owner, large, misuse, span now empty) -> free_slow.
+ */
+#ifndef HL_ALLOC_FASTPATH_H
+#define HL_ALLOC_FASTPATH_H
+
+#include "alloc/internal.h"
+
+void *malloc_slow(size_t size, int zero);
+
+/* Pre: size <= MAX_SMALL_SIZE. */
+HL_INLINE unsigned size_class_of(size_t size) {
+  if (hl_likely(size <= SMALL_SIZE_MAX)) {
+    size_t s = size < 9 ? 9 : size;
+    return size_to_class8[(s + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
+  }
+  return size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) /
+                          LARGE_SIZE_DIV];
+}
+
+HL_INLINE void *malloc_fast(size_t size) {
+  mcache_t *c = tls_mcache;
+  if (hl_likely(size <= MAX_SMALL_SIZE)) {
+    unsigned sc = size_class_of(size);
+    mspan_t *s = c->alloc[sc];
+    void **p = s->freelist;
+    if (hl_likely(p != NULL)) {
+      s->freelist = p[0];
+      p[1] = NULL;
+      s->used++;
+      atomic_inc_owner(&c->nmalloc[sc], 1);
+      return p;
+    }
+  }
+  return malloc_slow(size, 0);
+}
+
+HL_INLINE void free_fast(void *p, const char *fn) {
+  mspan_t *s = span_of((uintptr_t)p);
+  mcache_t *c = tls_mcache;
+  if (hl_likely(s != NULL && s->state == MSPAN_SMALL &&
+                atomic_load_relaxed(&s->owner) == c)) {
+    uintptr_t off = (uintptr_t)p - s->base;
+    uint32_t idx = (uint32_t)((off * s->divmul) >> 32);
+    void **o = p;
+    if (hl_likely((uintptr_t)idx * s->elemsize == off && idx < s->nelems &&
+                  (uintptr_t)o[1] != hl_free_key)) {
+      o[0] = s->freelist;
+      o[1] = (void *)hl_free_key;
+      s->freelist = o;
+      atomic_inc_owner(&c->nfree[s->sizeclass], 1);
+      if (hl_likely(--s->used != 0) || c->alloc[s->sizeclass] == s)
+        return;
+      mcache_release_span(c, s);
+      return;
+    }
+  }
+  free_slow(p, s, fn);
+}
+
+#endif

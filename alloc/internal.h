@@ -1,0 +1,108 @@
+/*
+ * alloc/internal.h — cross-file prototypes of the allocator, grouped by the
+ * file that defines them. Lock order: mcache registry -> mcentral[i].lock
+ * -> mheap.lock -> meta lock (docs/design/locking.md).
+ */
+#ifndef HL_ALLOC_INTERNAL_H
+#define HL_ALLOC_INTERNAL_H
+
+#include "alloc/types.h"
+#include "base/debug.h"
+
+/* ---- heap.c: arenas, arena index, page runs, metadata ---- */
+extern HL_HIDDEN mheap_t mheap;
+extern HL_HIDDEN _Atomic(heaparena_t **) arena_l1[ARENA_L1_SIZE];
+extern HL_HIDDEN uintptr_t hl_free_key; /* word 1 of every free object */
+
+/* Arena holding addr, or NULL when addr is not heap memory. Lock-free. */
+HL_INLINE heaparena_t *arena_of(uintptr_t addr) {
+  if (hl_unlikely(addr >> HEAP_ADDR_BITS))
+    return NULL;
+  heaparena_t **l2 =
+      atomic_load_relaxed(&arena_l1[addr >> (ARENA_SHIFT + ARENA_L2_BITS)]);
+  if (hl_unlikely(l2 == NULL))
+    return NULL;
+  return l2[(addr >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)];
+}
+/* Span holding the page of addr, or NULL. Lock-free, O(1). Relaxed: a
+ * caller freeing an object it obtained from malloc is already ordered after
+ * the store that published the span. */
+HL_INLINE mspan_t *span_of(uintptr_t addr) {
+  heaparena_t *a = arena_of(addr);
+  if (hl_unlikely(a == NULL))
+    return NULL;
+  return atomic_load_relaxed(
+      &a->spans[(addr >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
+}
+
+void heap_init(void);                   /* once, from mcache_attach */
+void pagemap_set(uintptr_t base, size_t npages, mspan_t *s);
+mspan_t *spanstruct_alloc(void);        /* caller holds mheap.lock */
+void spanstruct_free(mspan_t *s);       /* caller holds mheap.lock */
+/* Allocates a run of npages (aligned to align pages) as a span in state
+ * `state`; grows the heap when needed. Caller holds mheap.lock. NULL when
+ * the OS refuses memory. */
+mspan_t *heap_alloc_run(size_t npages, size_t align_pages, int state);
+/* Returns s's pages to the free runs, coalescing. Caller holds the lock. */
+void heap_free_run(mspan_t *s);
+/* Frees pages [base, base+npages) that are outside any span (page-cache
+ * leftovers). Caller holds mheap.lock. */
+void heap_free_pages(uintptr_t base, size_t npages, uint64_t released_mask);
+/* Grows a LARGE span in place to npages when the run after it is free.
+ * Caller holds the lock. Returns 1 on success. */
+int heap_grow_in_place(mspan_t *s, size_t npages);
+/* Releases pages free for at least min_age_ns to the OS; returns bytes. */
+size_t heap_scavenge(int64_t min_age_ns, size_t max_bytes);
+void *meta_alloc(size_t size);          /* zeroed, never freed */
+int heap_is_valid(int fatal);
+
+/* ---- pagecache.c ---- */
+/* Takes npages (<= PAGECACHE_MAX_SPAN) from c's page cache, refilling it
+ * from the heap; returns 0 when the OS refuses memory. */
+uintptr_t pagecache_alloc(mcache_t *c, size_t npages, int *needzero);
+void pagecache_flush(mcache_t *c); /* caller holds mheap.lock */
+
+/* ---- span.c ---- */
+void span_init_small(mspan_t *s, int sizeclass, int needzero);
+/* Folds xfree into freelist; returns the number of objects recovered. */
+uint32_t span_collect(mspan_t *s);
+int span_is_valid(mspan_t *s, int fatal);
+/* Returns an empty SMALL span`s pages to the heap (takes mheap.lock). */
+void span_free_small(mspan_t *s);
+extern HL_HIDDEN _Atomic uint64_t span_count[NUM_SIZE_CLASSES];
+
+/* ---- mcentral.c ---- */
+extern HL_HIDDEN mcentral_t mcentral[NUM_SIZE_CLASSES];
+mspan_t *mcentral_adopt(int sizeclass, mcache_t *c);
+void mcentral_put(mspan_t *s);
+size_t mcentral_reclaim(void); /* frees spans that became empty */
+
+/* ---- mcache.c ---- */
+extern HL_HIDDEN mspan_t empty_span;
+extern HL_HIDDEN mcache_t empty_mcache;
+extern HL_HIDDEN __thread mcache_t *tls_mcache
+    __attribute__((tls_model("initial-exec")));
+mcache_t *mcache_attach(void); /* gives the thread an mcache */
+void *mcache_refill(mcache_t *c, int sizeclass); /* returns an object */
+void mcache_release_span(mcache_t *c, mspan_t *s); /* s became empty */
+void mcache_flush(mcache_t *c);
+void mcache_foreach(void (*fn)(mcache_t *, void *), void *arg);
+void mcache_fork_prepare(void);
+void mcache_fork_parent(void);
+void mcache_fork_child(void);
+
+/* ---- malloc.c / free.c ---- */
+void *malloc_large(size_t size, size_t align, int zero);
+void free_slow(void *p, mspan_t *s, const char *fn);
+__attribute__((noreturn, cold)) void free_invalid(const char *fn, void *p);
+
+/* ---- sbrk.c ---- */
+void *sbrk_alloc(size_t size, size_t align);
+size_t sbrk_usable(const void *p);
+uint64_t sbrk_bytes(void);
+
+/* ---- scavenger.c ---- */
+void scavenger_kick(void); /* starts the thread on first call */
+void scavenger_fork_child(void);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * alloc/span.c — small-object spans: set-up, collecting remote frees, and
+ * the span validity walker.
+ *
+ * Entry points: span_init_small, span_collect, span_is_valid.
+ *
+ * Free lists are singly linked through word 0 of each free object; word 1
+ * of a free object holds hl_free_key (the double-free check in free.c).
+ */
+#include "alloc/internal.h"
+
+#include <string.h>
+
+HL_HIDDEN _Atomic uint64_t span_count[NUM_SIZE_CLASSES];
+
+void span_init_small(mspan_t *s, int sizeclass, int needzero) {
+  uint32_t size = class_to_size[sizeclass];
+  s->sizeclass = (uint8_t)sizeclass;
+  s->elemsize = size;
+  s->divmul = class_to_divmul[sizeclass];
+  s->nelems = (uint32_t)(s->npages * PAGE_SIZE / size);
+  s->used = 0;
+  s->in_central = 0;
+  s->needzero = (uint8_t)needzero;
+  atomic_store_relaxed(&s->xfree, 0);
+  /* Thread the free list in address order, last object first, so the
+   * first allocation gets the lowest address. Word 1 is left as found:
+   * zero on fresh pages, and allocation clears it anyway. */
+  char *base = (char *)s->base;
+  void *head = NULL;
+  for (uint32_t i = s->nelems; i-- > 0;) {
+    void **obj = (void **)(base + (size_t)i * size);
+    obj[0] = head;
+    if (needzero && size >= 16)
+      obj[1] = NULL;
+    head = obj;
+  }
+  s->freelist = head;
+  s->link.next = s->link.prev = NULL;
+  atomic_add_relaxed(&span_count[sizeclass], 1);
+}
+
+uint32_t span_collect(mspan_t *s) {
+  if (atomic_load_relaxed(&s->xfree) == 0)
+    return 0;
+  /* acquire: pairs with the release CAS in free_remote, so the link words
+   * written by the freeing threads are visible. */
+  void *list = (void *)atomic_exchange_acquire(&s->xfree, 0);
+  uint32_t n = 0;
+  void **tail = list;
+  for (void **p = list; p; p = *p) {
+    n++;
+    tail = p;
+  }
+  if (hl_unlikely(n > s->used))
+    hl_throw("span: more remote frees than objects in use (heap corrupt)");
+  *tail = s->freelist;
+  s->freelist = list;
+  s->used -= n;
+  return n;
+}
+
+void span_free_small(mspan_t *s) {
+  HL_ASSERT_INTERNAL(s->used == 0);
+  atomic_sub_relaxed(&span_count[s->sizeclass], 1);
+  atomic_store_relaxed(&s->owner, NULL);
+  s->freelist = NULL;
+  hl_mutex_lock(&mheap.lock);
+  heap_free_run(s);
+  hl_mutex_unlock(&mheap.lock);
+}
+
+#define CHECK(c, msg)                                                          \
+  do {                                                                         \
+    if (!(c)) {                                                                \
+      if (fatal)                                                               \
+        hl_throwf("span %p invalid: %s", (void *)s, msg);                      \
+      return 0;                                                                \
+    }                                                                          \
+  } while (0)
+
+/* Checks a SMALL span. The caller owns it (or holds its mcentral lock). */
+int span_is_valid(mspan_t *s, int fatal) {
+  CHECK(s->state == MSPAN_SMALL, "state is not SMALL");
+  CHECK(s->sizeclass > 0 && s->sizeclass < NUM_SIZE_CLASSES, "size class");
+  CHECK(s->elemsize == class_to_size[s->sizeclass], "elemsize");
+  CHECK(s->npages == class_to_npages[s->sizeclass], "npages");
+  CHECK(s->nelems == s->npages * PAGE_SIZE / s->elemsize, "nelems");
+  for (uint32_t i = 0; i < s->npages; i++)
+    CHECK(span_of(s->base + i * PAGE_SIZE) == s, "page map");
+  uint32_t nfree = 0;
+  uintptr_t end = s->base + (uintptr_t)s->nelems * s->elemsize;
+  for (void **p = s->freelist; p; p = *p) {
+    uintptr_t a = (uintptr_t)p;
+    CHECK(a >= s->base && a < end, "free list leaves the span");
+    CHECK((a - s->base) % s->elemsize == 0, "free list object misaligned");
+    CHECK(++nfree <= s->nelems, "free list cycle");
+  }
+  CHECK(nfree + s->used == s->nelems, "|freelist| + used != nelems");
+  uint32_t nx = 0;
+  for (void **p = (void **)atomic_load_acquire(&s->xfree); p; p = *p) {
+    uintptr_t a = (uintptr_t)p;
+    CHECK(a >= s->base && a < end, "remote free list leaves the span");
+    CHECK(++nx <= s->used, "more remote frees than objects in use");
+  }
+  return 1;
+}

@@ -1,0 +1,191 @@
+/*
+ * alloc/types.h — every struct and constant of the allocator, with the
+ * invariants each one keeps.
+ *
+ * Vocabulary (Go's): a *page* is 8 KiB; a *span* (mspan) is a run of pages
+ * that is free, holds objects of one size class, or holds one large object;
+ * an *arena* is 64 MiB of address space; the *mheap* owns the arenas and the
+ * free page runs; an *mcentral* per size class holds spans that no thread
+ * owns; an *mcache* is a thread's private allocation state.
+ *
+ * Object ownership (free-list sharding, after mimalloc): every small span in
+ * use is owned by exactly one mcache, or by none while it sits in its
+ * mcentral. The owner allocates from `freelist` and frees into `local_free`
+ * without atomics; every other thread frees into the atomic `xfree` stack.
+ * The owner folds `local_free` and `xfree` back into `freelist` when
+ * `freelist` runs dry ("collect").
+ */
+#ifndef HL_ALLOC_TYPES_H
+#define HL_ALLOC_TYPES_H
+
+#include "alloc/sizeclasses.h"
+#include "base/atomic.h"
+#include "base/list.h"
+#include "base/lock.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SHIFT 13
+#define PAGE_SIZE ((size_t)1 << PAGE_SHIFT)
+#define ARENA_SHIFT 26
+#define ARENA_SIZE ((size_t)1 << ARENA_SHIFT) /* 64 MiB */
+#define PAGES_PER_ARENA (ARENA_SIZE / PAGE_SIZE) /* 8192 */
+
+/* Arena index: a 48-bit address splits into L1 (6 bits), L2 (16 bits) and
+ * the offset inside the arena (26 bits). L2 tables are mapped on demand. */
+#define HEAP_ADDR_BITS 48
+#define ARENA_L1_BITS 6
+#define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)
+#define ARENA_L1_SIZE ((size_t)1 << ARENA_L1_BITS)
+#define ARENA_L2_SIZE ((size_t)1 << ARENA_L2_BITS)
+
+/* Page runs of fewer pages than this live in exact-size bins; longer runs
+ * live in a treap ordered by (npages, address). */
+#define HEAP_BINS 128
+/* Pages in a per-thread page cache chunk (one bit each). */
+#define PAGECACHE_PAGES 64
+/* Spans of up to this many pages are carved from the page cache. */
+#define PAGECACHE_MAX_SPAN 16
+/* mspan structs kept per mcache to make spans without the heap lock. */
+#define SPANCACHE_SIZE 16
+/* Owned spans an mcache examines for free objects before taking a new one. */
+#define MCACHE_SCAN_LIMIT 8
+
+_Static_assert(PAGES_PER_ARENA == 8192, "arena/page geometry");
+_Static_assert(NUM_SIZE_CLASSES <= 96, "HL_MAX_SIZE_CLASSES");
+_Static_assert(MAX_SMALL_SIZE == 32768, "small object limit");
+
+/* Span states. Transitions (caller holds the heap lock for all but the
+ * SMALL owner changes):
+ *   FREE  --alloc--> SMALL | LARGE | (page cache: no span)
+ *   SMALL/LARGE --free--> FREE (coalesced with free neighbours)
+ *   FREE  --scavenge--> BUSY (pages out of the heap while madvise runs)
+ *         --> FREE
+ *   SBRK  spans cover sbrk-mode chunks and never change. */
+enum mspan_state {
+  MSPAN_DEAD = 0, /* struct unused (on a span free list) */
+  MSPAN_FREE,
+  MSPAN_BUSY,
+  MSPAN_SMALL,
+  MSPAN_LARGE,
+  MSPAN_SBRK,
+};
+
+typedef struct mcache mcache_t;
+
+/*
+ * mspan. Invariants:
+ *  - state FREE: the page map sends the first and the last page to this
+ *    span; no neighbour run is FREE (runs are coalesced); the span is in
+ *    bins[npages] (npages < HEAP_BINS) or in the treap.
+ *  - state SMALL/LARGE: the page map sends every page to this span.
+ *  - state SMALL, for the owner (or the mcentral lock holder when unowned):
+ *        |freelist| + |local_free| + used == nelems
+ *    and |xfree| <= used (remote frees not yet collected still count in
+ *    used).
+ *  - a free object's word 1 holds hl_free_key (the double-free check); an
+ *    allocated object's word 1 is cleared on allocation.
+ */
+typedef struct mspan {
+  /* --- read by every thread's free path (set before publication) --- */
+  uintptr_t base;  /* first byte */
+  uint32_t npages; /* pages in the span */
+  uint8_t state;   /* enum mspan_state */
+  uint8_t sizeclass;
+  uint8_t needzero;  /* LARGE/FREE: pages may hold old data */
+  uint8_t in_central; /* SMALL: sits in its mcentral (owner NULL) */
+  uint32_t elemsize;
+  uint32_t divmul;     /* offset * divmul >> 32 == offset / elemsize */
+  uint32_t nelems;
+  uint32_t used;       /* owner-only: objects not in freelist/local_free */
+  _Atomic(mcache_t *) owner; /* owner mcache, NULL when unowned */
+
+  /* --- owner-only --- */
+  void *freelist;   /* allocation pops here */
+  void *local_free; /* owner frees push here */
+  hl_list_t link;   /* mcache span list / mcentral list / heap bin */
+
+  /* --- any thread --- */
+  _Atomic(uintptr_t) xfree; /* remote frees (Treiber stack of objects) */
+
+  /* --- heap (caller holds the heap lock) --- */
+  int64_t freed_at;             /* FREE: when it became free (ns) */
+  struct mspan *tleft, *tright; /* treap children (FREE, npages >= bins) */
+  uint32_t tprio;
+  uint32_t large_size;          /* LARGE: requested bytes (for stats) */
+  struct mspan *next_dead;      /* DEAD: span struct free list */
+} mspan_t;
+
+/* Per-arena metadata: page -> span map and which pages are released to the
+ * OS. Lives outside the arena so the arena itself is only objects. */
+typedef struct heaparena {
+  /* spans[i]: span holding page i (see mspan invariants); NULL for pages
+   * owned by a page cache or inside a free run. Written under the heap
+   * lock, or by the page-cache owner for its pages; read lock-free. */
+  _Atomic(mspan_t *) spans[PAGES_PER_ARENA];
+  /* released[i]: page i is returned to the OS (reads as zero). Heap lock. */
+  uint64_t released[PAGES_PER_ARENA / 64];
+  uintptr_t base;
+} heaparena_t;
+
+/* A thread's private run of pages (Go's pageCache): `bits` marks the free
+ * pages of the 64-page chunk at `base`. Owned by one mcache: no lock. */
+typedef struct pagecache {
+  uintptr_t base;
+  uint64_t bits;
+  uint64_t released; /* of the free pages, those released to the OS */
+} pagecache_t;
+
+/*
+ * mcache: a thread's allocation state. alloc[sc] is the span small objects
+ * of class sc come from (a sentinel empty span when there is none).
+ * spans[sc] lists every other span of class sc this mcache owns, oldest
+ * first; the slow path scans a few of them for collected free objects
+ * before asking mcentral or the heap for another.
+ *
+ * Counters are written only by the owner (atomic_inc_owner) and read by
+ * hl_heap_stats.
+ */
+struct mcache {
+  mspan_t *alloc[NUM_SIZE_CLASSES];
+  _Atomic uint64_t nmalloc[NUM_SIZE_CLASSES];
+  _Atomic uint64_t nfree[NUM_SIZE_CLASSES];
+  hl_list_t spans[NUM_SIZE_CLASSES];
+  uint32_t nspans[NUM_SIZE_CLASSES];
+  pagecache_t pcache;
+  mspan_t *spancache[SPANCACHE_SIZE];
+  int nspancache;
+  int in_use;             /* attached to a thread (registry lock) */
+  struct mcache *next;    /* registry list (never unlinked) */
+};
+
+/* mcentral: spans of one class that no mcache owns (left by exiting
+ * threads or flushed). Protected by lock. */
+typedef struct mcentral {
+  hl_mutex_t lock;
+  hl_list_t spans;
+  uint64_t nspans;
+} mcentral_t;
+
+/* The treap of long free runs. */
+typedef struct mheap {
+  hl_mutex_t lock; /* protects everything below */
+  hl_list_t bins[HEAP_BINS]; /* free runs of exactly n pages, n >= 1 */
+  uint64_t binmask[HEAP_BINS / 64];
+  mspan_t *treap;
+  uint32_t rng;
+  mspan_t *deadspans; /* mspan structs to reuse */
+  /* page accounting (bytes), heap lock */
+  uint64_t free_bytes;      /* in free runs, backed or not */
+  uint64_t released_bytes;  /* of free_bytes + page caches, released */
+  uint64_t large_bytes, large_objects;
+  uint64_t arena_bytes;
+  uint64_t scavenged_total;
+  _Atomic uint64_t cached_bytes; /* free pages in page caches (atomic) */
+  /* metadata bump allocator */
+  char *meta_cur, *meta_end;
+  uint64_t meta_bytes;
+} mheap_t;
+
+#endif

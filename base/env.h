@@ -1,0 +1,56 @@
+/*
+ * base/env.h — HLDEBUG and size/duration parsing.
+ *
+ * HLDEBUG is a comma-separated list of key=value settings, like GODEBUG:
+ *   HLDEBUG=sbrk=1,scavdelay=500
+ * Every key is known and every value is checked: an unknown key or a
+ * malformed value is rejected with a message naming the variable, the key
+ * and the accepted forms; the process then exits with status 2. Nothing is
+ * silently ignored. Parsing never allocates (it runs inside malloc).
+ *
+ * Keys known today (later layers add theirs to the table in env.c):
+ *   sbrk=0|1            bump-pointer allocation, free does nothing
+ *   scavdelay=MS        free pages idle this long are returned to the OS
+ *                       (0..3600000, default 1000)
+ *   madvdontneed=0|1    release with MADV_DONTNEED (1, default) or
+ *                       MADV_FREE (0)
+ *   scavenger=0|1       run the background scavenger thread (default 1)
+ */
+#ifndef HL_BASE_ENV_H
+#define HL_BASE_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hl_debug_vars {
+  int sbrk;
+  int64_t scavdelay_ms;
+  int madvdontneed;
+  int scavenger;
+} hl_debug_vars_t;
+
+/* The process-wide settings, filled by hl_env_init(). */
+extern hl_debug_vars_t hl_debug;
+
+/* Sets *out to the defaults. */
+void hl_debug_defaults(hl_debug_vars_t *out);
+
+/* Parses an HLDEBUG string into *out (which keeps values for keys the
+ * string does not mention). Returns 0, or -1 with a one-line message in
+ * err (naming the key and the accepted forms). Never allocates. */
+int hl_debug_parse(const char *s, hl_debug_vars_t *out, char *err,
+                   size_t errlen);
+
+/* Parses HLDEBUG from the environment once (idempotent, thread-safe).
+ * On error prints "heaplab: HLDEBUG: <message>" and exits with status 2. */
+void hl_env_init(void);
+
+/* Parses a byte size: a decimal integer with an optional unit B, KiB, MiB,
+ * GiB, TiB (also K/M/G/T, KB/MB/GB/TB taken as powers of 1024). Returns 0 or
+ * -1 (malformed or overflow). */
+int hl_parse_size(const char *s, uint64_t *out);
+
+/* Parses a non-negative decimal integer in [min, max]. Returns 0 or -1. */
+int hl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif

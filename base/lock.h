@@ -1,0 +1,65 @@
+/*
+ * base/lock.h — a futex mutex and a spin lock.
+ *
+ * hl_mutex_t is Drepper's three-state futex mutex (0 unlocked, 1 locked,
+ * 2 locked with waiters) with a short spin before sleeping. It never
+ * allocates and may be statically initialised with HL_MUTEX_INIT (zero).
+ * Lock order across the runtime is written in docs/design/locking.md.
+ */
+#ifndef HL_BASE_LOCK_H
+#define HL_BASE_LOCK_H
+
+#include "base/atomic.h"
+#include "base/debug.h"
+
+typedef struct hl_mutex {
+  _Atomic uint32_t state;
+} hl_mutex_t;
+#define HL_MUTEX_INIT {0}
+
+void hl_mutex_lock_slow(hl_mutex_t *m);
+void hl_mutex_unlock_slow(hl_mutex_t *m);
+
+static inline void hl_mutex_lock(hl_mutex_t *m) {
+  uint32_t expected = 0;
+  /* acquire: pairs with the release in hl_mutex_unlock. */
+  if (hl_likely(atomic_cas_weak_acquire(&m->state, &expected, 1)))
+    return;
+  hl_mutex_lock_slow(m);
+}
+
+static inline bool hl_mutex_trylock(hl_mutex_t *m) {
+  uint32_t expected = 0;
+  return atomic_cas_strong_acq_rel(&m->state, &expected, 1);
+}
+
+static inline void hl_mutex_unlock(hl_mutex_t *m) {
+  /* release: pairs with the acquire in hl_mutex_lock. */
+  if (hl_unlikely(atomic_exchange_release(&m->state, 0) == 2))
+    hl_mutex_unlock_slow(m);
+}
+
+/* True when some thread holds m (for assertions: "caller holds m"). */
+static inline bool hl_mutex_held(hl_mutex_t *m) {
+  return atomic_load_relaxed(&m->state) != 0;
+}
+
+typedef struct hl_spinlock {
+  _Atomic uint32_t locked;
+} hl_spinlock_t;
+
+static inline void hl_spin_lock(hl_spinlock_t *l) {
+  for (;;) {
+    uint32_t e = 0;
+    /* acquire: pairs with the release in hl_spin_unlock. */
+    if (atomic_cas_weak_acquire(&l->locked, &e, 1))
+      return;
+    while (atomic_load_relaxed(&l->locked))
+      cpu_relax();
+  }
+}
+static inline void hl_spin_unlock(hl_spinlock_t *l) {
+  atomic_store_release(&l->locked, 0);
+}
+
+#endif

@@ -1,0 +1,5 @@
+/* heaplab.h — umbrella header for heaplab's public API. */
+#ifndef HEAPLAB_HEAPLAB_H
+#define HEAPLAB_HEAPLAB_H
+#include "heaplab/alloc.h"
+#endif
