@@ -13,8 +13,8 @@
  *
  * free, owner thread (the common case):
  *  1. span = page map lookup (two table loads and the arena's page map).
- *  2. the span is SMALL and owned by this thread's mcache;
- *     the offset is a multiple of the object size (multiply by divmul);
+ *  2. the span is owned by this thread's mcache (so it is SMALL);
+ *     the offset is a multiple of the object size (span_object_start);
  *     word 1 is not the free mark (else: double free).
  *  3. push onto the span's free list, mark word 1, used--.
  *  Anything else (remote owner, large, misuse, span now empty) -> free_slow.
@@ -29,8 +29,7 @@ void *malloc_slow(size_t size, int zero);
 /* Pre: size <= MAX_SMALL_SIZE. */
 HL_INLINE unsigned size_class_of(size_t size) {
   if (hl_likely(size <= SMALL_SIZE_MAX)) {
-    size_t s = size < 9 ? 9 : size;
-    return size_to_class8[(s + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
+    return size_to_class8_min16[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
   }
   return size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) /
                           LARGE_SIZE_DIV];
@@ -46,7 +45,7 @@ HL_INLINE void *malloc_fast(size_t size) {
       s->freelist = p[0];
       p[1] = NULL;
       s->used++;
-      atomic_inc_owner(&c->nmalloc[sc], 1);
+      counter_add(&c->nmalloc[sc], 1);
       return p;
     }
   }
@@ -56,17 +55,17 @@ HL_INLINE void *malloc_fast(size_t size) {
 HL_INLINE void free_fast(void *p, const char *fn) {
   mspan_t *s = span_of((uintptr_t)p);
   mcache_t *c = tls_mcache;
-  if (hl_likely(s != NULL && s->state == MSPAN_SMALL &&
-                atomic_load_relaxed(&s->owner) == c)) {
-    uintptr_t off = (uintptr_t)p - s->base;
-    uint32_t idx = (uint32_t)((off * s->divmul) >> 32);
+  /* Only SMALL spans have an owner, and no span is owned by the sentinel
+   * mcache, so the owner test also proves the span's state. */
+  if (hl_likely(s != NULL && atomic_load_relaxed(&s->owner) == c)) {
+    const uintptr_t key = hl_free_key;
     void **o = p;
-    if (hl_likely((uintptr_t)idx * s->elemsize == off && idx < s->nelems &&
-                  (uintptr_t)o[1] != hl_free_key)) {
+    if (hl_likely(span_object_start(s, (uintptr_t)p) &&
+                  (uintptr_t)o[1] != key)) {
       o[0] = s->freelist;
-      o[1] = (void *)hl_free_key;
+      o[1] = (void *)key;
       s->freelist = o;
-      atomic_inc_owner(&c->nfree[s->sizeclass], 1);
+      counter_add(&c->nfree[s->sizeclass], 1);
       if (hl_likely(--s->used != 0) || c->alloc[s->sizeclass] == s)
         return;
       mcache_release_span(c, s);

@@ -70,10 +70,8 @@ void free_slow(void *p, mspan_t *s, const char *fn) {
     free_unmapped(p, fn);
   switch (s->state) {
   case MSPAN_SMALL: {
-    uintptr_t off = (uintptr_t)p - s->base;
-    uint32_t idx = (uint32_t)((off * s->divmul) >> 32);
     void **o = p;
-    if ((uintptr_t)idx * s->elemsize != off || idx >= s->nelems)
+    if (!span_object_start(s, (uintptr_t)p))
       free_invalid(fn, p);
     if ((uintptr_t)o[1] == hl_free_key)
       hl_misuse("%s double free of %p", fn, p);
@@ -90,7 +88,7 @@ void free_slow(void *p, mspan_t *s, const char *fn) {
       o[0] = (void *)head;
       /* release: pairs with the acquire exchange in span_collect. */
     } while (!atomic_cas_weak_release(&s->xfree, &head, (uintptr_t)o));
-    atomic_inc_owner(&c->nfree[s->sizeclass], 1);
+    counter_add(&c->nfree[s->sizeclass], 1);
     return;
   }
   case MSPAN_LARGE:

@@ -33,7 +33,11 @@
 #include <sys/random.h>
 
 HL_HIDDEN mheap_t mheap;
-HL_HIDDEN _Atomic(heaparena_t **) arena_l1[ARENA_L1_SIZE];
+#if ARENA_L1_BITS == 0
+HL_HIDDEN _Atomic(heaparena_t *) arena_l2[ARENA_L2_SIZE];
+#else
+HL_HIDDEN _Atomic(_Atomic(heaparena_t *) *) arena_l1[ARENA_L1_SIZE];
+#endif
 HL_HIDDEN uintptr_t hl_free_key;
 static hl_mutex_t meta_lock;
 
@@ -102,22 +106,27 @@ static inline void pagemap_set1(uintptr_t addr, mspan_t *s) {
 }
 
 /* Counts and clears (clear=1) or sets (clear=0) released bits of pages
- * [base, base+npages). Returns the number of bits that changed. */
+ * [base, base+npages), a word at a time. Returns how many bits changed. */
 static size_t released_update(uintptr_t base, size_t npages, int clear) {
   size_t changed = 0;
-  for (size_t i = 0; i < npages; i++) {
-    uintptr_t addr = base + i * PAGE_SIZE;
-    heaparena_t *a = arena_of(addr);
-    size_t pg = (addr >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
-    uint64_t bit = (uint64_t)1 << (pg & 63);
+  while (npages > 0) {
+    heaparena_t *a = arena_of(base);
+    size_t pg = (base >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
+    size_t n = 64 - (pg & 63);
+    if (n > npages)
+      n = npages;
+    uint64_t m = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1))
+                 << (pg & 63);
     uint64_t *w = &a->released[pg >> 6];
     if (clear) {
-      changed += (*w & bit) != 0;
-      *w &= ~bit;
+      changed += (size_t)__builtin_popcountll(*w & m);
+      *w &= ~m;
     } else {
-      changed += (*w & bit) == 0;
-      *w |= bit;
+      changed += (size_t)__builtin_popcountll(~*w & m);
+      *w |= m;
     }
+    npages -= n;
+    base += n * PAGE_SIZE;
   }
   return changed;
 }
@@ -294,19 +303,23 @@ void heap_free_pages(uintptr_t base, size_t npages, uint64_t released_mask) {
 
 /* ---------------------------------------------------------------- grow */
 
-static heaparena_t **l2_for(uintptr_t addr) {
+static _Atomic(heaparena_t *) *l2_for(uintptr_t addr) {
+#if ARENA_L1_BITS == 0
+  (void)addr;
+  return arena_l2;
+#else
   size_t i1 = addr >> (ARENA_SHIFT + ARENA_L2_BITS);
-  heaparena_t **l2 = atomic_load_relaxed(&arena_l1[i1]);
+  _Atomic(heaparena_t *) *l2 = atomic_load_relaxed(&arena_l1[i1]);
   if (!l2) {
     l2 = os_map(ARENA_L2_SIZE * sizeof(heaparena_t *), 0);
     if (!l2)
       return NULL;
     mheap.meta_bytes += ARENA_L2_SIZE * sizeof(heaparena_t *);
-    /* release: pairs with the lookup in arena_of (ordered by the user's
-     * synchronisation in practice; release keeps it explicit). */
+    /* release: pairs with the lookup in arena_of. */
     atomic_store_release(&arena_l1[i1], l2);
   }
   return l2;
+#endif
 }
 
 /* Maps enough contiguous arenas for npages and adds them as a free run. */
@@ -321,7 +334,7 @@ static int heap_grow(size_t npages) {
     hl_throw("mheap: arena above the 48-bit heap address space");
   for (size_t k = 0; k < narenas; k++) {
     uintptr_t base = (uintptr_t)mem + k * ARENA_SIZE;
-    heaparena_t **l2 = l2_for(base);
+    _Atomic(heaparena_t *) *l2 = l2_for(base);
     heaparena_t *a = os_map(sizeof(heaparena_t), 0);
     if (!l2 || !a) {
       os_unmap(mem, narenas * ARENA_SIZE);
@@ -330,7 +343,8 @@ static int heap_grow(size_t npages) {
     mheap.meta_bytes += sizeof(heaparena_t);
     a->base = base;
     memset(a->released, 0xff, sizeof a->released);
-    l2[(base >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)] = a;
+    /* release: a thread finding the arena sees its fields. */
+    atomic_store_release(&l2[(base >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)], a);
   }
   mheap.arena_bytes += narenas * ARENA_SIZE;
   mheap.released_bytes += narenas * ARENA_SIZE;

@@ -11,18 +11,29 @@
 
 /* ---- heap.c: arenas, arena index, page runs, metadata ---- */
 extern HL_HIDDEN mheap_t mheap;
-extern HL_HIDDEN _Atomic(heaparena_t **) arena_l1[ARENA_L1_SIZE];
+#if ARENA_L1_BITS == 0
+extern HL_HIDDEN _Atomic(heaparena_t *) arena_l2[ARENA_L2_SIZE];
+#else
+extern HL_HIDDEN _Atomic(_Atomic(heaparena_t *) *) arena_l1[ARENA_L1_SIZE];
+#endif
 extern HL_HIDDEN uintptr_t hl_free_key; /* word 1 of every free object */
 
-/* Arena holding addr, or NULL when addr is not heap memory. Lock-free. */
+/* Arena holding addr, or NULL when addr is not heap memory. Lock-free.
+ * Addresses above 2^48 alias lower ones: every caller checks the address
+ * against the span it finds (object boundary, span base). */
 HL_INLINE heaparena_t *arena_of(uintptr_t addr) {
+#if ARENA_L1_BITS == 0
+  return atomic_load_relaxed(
+      &arena_l2[(addr >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)]);
+#else
   if (hl_unlikely(addr >> HEAP_ADDR_BITS))
     return NULL;
-  heaparena_t **l2 =
+  _Atomic(heaparena_t *) *l2 =
       atomic_load_relaxed(&arena_l1[addr >> (ARENA_SHIFT + ARENA_L2_BITS)]);
   if (hl_unlikely(l2 == NULL))
     return NULL;
-  return l2[(addr >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)];
+  return atomic_load_relaxed(&l2[(addr >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)]);
+#endif
 }
 /* Span holding the page of addr, or NULL. Lock-free, O(1). Relaxed: a
  * caller freeing an object it obtained from malloc is already ordered after
@@ -33,6 +44,14 @@ HL_INLINE mspan_t *span_of(uintptr_t addr) {
     return NULL;
   return atomic_load_relaxed(
       &a->spans[(addr >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
+}
+
+/* True when p starts an object slot of SMALL span s. Lemire's test: for
+ * n < 2^32, d divides n iff n * ceil(2^64/d) mod 2^64 < ceil(2^64/d) —
+ * one multiply and one compare instead of a division. */
+HL_INLINE int span_object_start(const mspan_t *s, uintptr_t p) {
+  uintptr_t off = p - s->base;
+  return off < s->limit && off * s->divtest < s->divtest;
 }
 
 void heap_init(void);                   /* once, from mcache_attach */

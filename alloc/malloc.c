@@ -89,9 +89,7 @@ HL_API size_t hl_usable_size(const void *p) {
     return 0;
   mspan_t *s = span_of((uintptr_t)p);
   if (s && s->state == MSPAN_SMALL) {
-    uintptr_t off = (uintptr_t)p - s->base;
-    uint32_t idx = (uint32_t)((off * s->divmul) >> 32);
-    if ((uintptr_t)idx * s->elemsize == off && idx < s->nelems)
+    if (span_object_start(s, (uintptr_t)p))
       return s->elemsize;
   } else if (s && s->state == MSPAN_LARGE && (uintptr_t)p == s->base) {
     return (size_t)s->npages * PAGE_SIZE;
@@ -111,9 +109,7 @@ HL_API void *hl_realloc(void *p, size_t size) {
   mspan_t *s = span_of((uintptr_t)p);
   size_t old;
   if (s && s->state == MSPAN_SMALL) {
-    uintptr_t off = (uintptr_t)p - s->base;
-    uint32_t idx = (uint32_t)((off * s->divmul) >> 32);
-    if ((uintptr_t)idx * s->elemsize != off || idx >= s->nelems)
+    if (!span_object_start(s, (uintptr_t)p))
       free_invalid("realloc():", p);
     if ((uintptr_t)((void **)p)[1] == hl_free_key)
       hl_misuse("realloc(): pointer %p was already freed", p);

@@ -143,7 +143,7 @@ static inline void *span_pop(mcache_t *c, mspan_t *s, int sc) {
   s->freelist = p[0];
   p[1] = NULL;
   s->used++;
-  atomic_inc_owner(&c->nmalloc[sc], 1);
+  counter_add(&c->nmalloc[sc], 1);
   return p;
 }
 

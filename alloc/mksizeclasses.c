@@ -133,6 +133,15 @@ int main(void) {
       k++;
     printf("%s%d", SEP(i, 16), i == 0 ? 1 : k);
   }
+  /* The manual allocator keeps word 1 of a free object as its double-free
+   * mark, so its requests of 0..8 bytes use the 16-byte class. */
+  printf("};\n\nstatic const uint8_t size_to_class8_min16[%d] = {", n8);
+  for (int i = 0; i < n8; i++) {
+    int size = i * SMALL_SIZE_DIV, k = 2;
+    while (k < n - 1 && c[k].size < size)
+      k++;
+    printf("%s%d", SEP(i, 16), k);
+  }
   printf("};\n\nstatic const uint8_t size_to_class128[%d] = {", n128);
   for (int i = 0; i < n128; i++) {
     int size = SMALL_SIZE_MAX + i * LARGE_SIZE_DIV, k = 1;

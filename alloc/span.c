@@ -19,6 +19,8 @@ void span_init_small(mspan_t *s, int sizeclass, int needzero) {
   s->elemsize = size;
   s->divmul = class_to_divmul[sizeclass];
   s->nelems = (uint32_t)(s->npages * PAGE_SIZE / size);
+  s->limit = s->nelems * size;
+  s->divtest = UINT64_MAX / size + 1;
   s->used = 0;
   s->in_central = 0;
   s->needzero = (uint8_t)needzero;

@@ -15,8 +15,8 @@
 static void add_counts(mcache_t *c, void *arg) {
   hl_heap_stats_t *st = arg;
   for (int sc = 1; sc < NUM_SIZE_CLASSES; sc++) {
-    st->classes[sc].mallocs += atomic_load_relaxed(&c->nmalloc[sc]);
-    st->classes[sc].frees += atomic_load_relaxed(&c->nfree[sc]);
+    st->classes[sc].mallocs += counter_read(&c->nmalloc[sc]);
+    st->classes[sc].frees += counter_read(&c->nfree[sc]);
   }
 }
 

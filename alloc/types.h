@@ -32,10 +32,15 @@
 #define ARENA_SIZE ((size_t)1 << ARENA_SHIFT) /* 64 MiB */
 #define PAGES_PER_ARENA (ARENA_SIZE / PAGE_SIZE) /* 8192 */
 
-/* Arena index: a 48-bit address splits into L1 (6 bits), L2 (16 bits) and
- * the offset inside the arena (26 bits). L2 tables are mapped on demand. */
+/* Arena index (Go's arenas[L1][L2]): a 48-bit address splits into L1, L2
+ * and the offset inside the arena (26 bits). Linux user addresses on
+ * x86-64 and AArch64 fit 48 bits, so — as Go does on amd64 — L1 has a
+ * single entry and the one L2 table (2^22 pointers: 32 MiB of .bss address
+ * space, resident only where arenas exist) is static, making the lookup
+ * one shift, one mask and one load. With ARENA_L1_BITS > 0 (wider address
+ * spaces) L1 points to L2 tables mapped on demand. */
 #define HEAP_ADDR_BITS 48
-#define ARENA_L1_BITS 6
+#define ARENA_L1_BITS 0
 #define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)
 #define ARENA_L1_SIZE ((size_t)1 << ARENA_L1_BITS)
 #define ARENA_L2_SIZE ((size_t)1 << ARENA_L2_BITS)
@@ -97,6 +102,8 @@ typedef struct mspan {
   uint8_t in_central; /* SMALL: sits in its mcentral (owner NULL) */
   uint32_t elemsize;
   uint32_t divmul;     /* offset * divmul >> 32 == offset / elemsize */
+  uint32_t limit;      /* nelems * elemsize: offsets past it are tail */
+  uint64_t divtest;    /* UINT64_MAX / elemsize + 1 (span_object_start) */
   uint32_t nelems;
   uint32_t used;       /* owner-only: objects not in freelist/local_free */
   _Atomic(mcache_t *) owner; /* owner mcache, NULL when unowned */
@@ -144,13 +151,13 @@ typedef struct pagecache {
  * first; the slow path scans a few of them for collected free objects
  * before asking mcentral or the heap for another.
  *
- * Counters are written only by the owner (atomic_inc_owner) and read by
- * hl_heap_stats.
+ * Counters are written only by the owner (counter_add) and read by
+ * hl_heap_stats (counter_read).
  */
 struct mcache {
   mspan_t *alloc[NUM_SIZE_CLASSES];
-  _Atomic uint64_t nmalloc[NUM_SIZE_CLASSES];
-  _Atomic uint64_t nfree[NUM_SIZE_CLASSES];
+  uint64_t nmalloc[NUM_SIZE_CLASSES]; /* counter_add by the owner */
+  uint64_t nfree[NUM_SIZE_CLASSES];
   hl_list_t spans[NUM_SIZE_CLASSES];
   uint32_t nspans[NUM_SIZE_CLASSES];
   pagecache_t pcache;
