@@ -539,6 +539,7 @@ void heap_init(void) {
   if (getrandom(&key, sizeof key, GRND_NONBLOCK) != sizeof key)
     key = (uintptr_t)os_nanotime() * 0x9E3779B97F4A7C15ull ^ (uintptr_t)&key;
   hl_free_key = key | 1; /* never 0: fresh memory is not "free" */
+  mcentral_init();
   mheap.rng = (uint32_t)(key >> 32) | 1;
 }
 

@@ -92,6 +92,7 @@ extern HL_HIDDEN _Atomic uint64_t span_count[NUM_SIZE_CLASSES];
 
 /* ---- mcentral.c ---- */
 extern HL_HIDDEN mcentral_t mcentral[NUM_SIZE_CLASSES];
+void mcentral_init(void); /* from heap_init */
 mspan_t *mcentral_adopt(int sizeclass, mcache_t *c);
 void mcentral_put(mspan_t *s);
 size_t mcentral_reclaim(void); /* frees spans that became empty */

@@ -19,34 +19,32 @@
 
 HL_HIDDEN mcentral_t mcentral[NUM_SIZE_CLASSES];
 
-static void mcentral_init_once(mcentral_t *mc) {
-  if (!mc->spans.next)
-    hl_list_init(&mc->spans);
+void mcentral_init(void) {
+  for (int i = 0; i < NUM_SIZE_CLASSES; i++)
+    hl_list_init(&mcentral[i].spans);
 }
 
 void mcentral_put(mspan_t *s) {
   mcentral_t *mc = &mcentral[s->sizeclass];
   hl_mutex_lock(&mc->lock);
-  mcentral_init_once(mc);
   atomic_store_relaxed(&s->owner, NULL);
   s->in_central = 1;
   hl_list_push_back(&mc->spans, &s->link);
-  mc->nspans++;
+  atomic_store_relaxed(&mc->nspans, atomic_load_relaxed(&mc->nspans) + 1);
   hl_mutex_unlock(&mc->lock);
 }
 
 mspan_t *mcentral_adopt(int sizeclass, mcache_t *c) {
   mcentral_t *mc = &mcentral[sizeclass];
-  if (!mc->spans.next)
-    return NULL;
+  if (atomic_load_relaxed(&mc->nspans) == 0)
+    return NULL; /* a hint: a span put meanwhile is found next time */
   hl_mutex_lock(&mc->lock);
-  mcentral_init_once(mc);
   hl_list_t *e = hl_list_first(&mc->spans);
   mspan_t *s = NULL;
   if (e) {
     s = hl_container_of(e, mspan_t, link);
     hl_list_remove(e);
-    mc->nspans--;
+    atomic_store_relaxed(&mc->nspans, atomic_load_relaxed(&mc->nspans) - 1);
     s->in_central = 0;
     atomic_store_relaxed(&s->owner, c);
   }
@@ -58,7 +56,7 @@ size_t mcentral_reclaim(void) {
   size_t freed = 0;
   for (int sc = 1; sc < NUM_SIZE_CLASSES; sc++) {
     mcentral_t *mc = &mcentral[sc];
-    if (!mc->spans.next)
+    if (atomic_load_relaxed(&mc->nspans) == 0)
       continue;
     hl_mutex_lock(&mc->lock);
     hl_list_t *e = mc->spans.next;
@@ -68,7 +66,8 @@ size_t mcentral_reclaim(void) {
       span_collect(s);
       if (s->used == 0) {
         hl_list_remove(e);
-        mc->nspans--;
+        atomic_store_relaxed(&mc->nspans,
+                             atomic_load_relaxed(&mc->nspans) - 1);
         freed += (size_t)s->npages * PAGE_SIZE;
         span_free_small(s);
       }

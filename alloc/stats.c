@@ -92,7 +92,7 @@ HL_API int hl_heap_validate(int fatal) {
     if (!list_is_valid(&c->spans[sc], c, fatal))
       return 0;
     mcentral_t *mc = &mcentral[sc];
-    if (mc->spans.next) {
+    {
       hl_mutex_lock(&mc->lock);
       int ok = list_is_valid(&mc->spans, NULL, fatal);
       hl_mutex_unlock(&mc->lock);

@@ -172,7 +172,7 @@ struct mcache {
 typedef struct mcentral {
   hl_mutex_t lock;
   hl_list_t spans;
-  uint64_t nspans;
+  _Atomic uint64_t nspans; /* written under lock; read without it as a hint */
 } mcentral_t;
 
 /* The treap of long free runs. */

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# scripts/test.sh — installs what is missing, builds and runs heaplab's
+# whole test suite with ctest:
+#   1. release build (warnings are errors): unit, stress and smoke tests;
+#   2. AddressSanitizer + UBSan build (HL_DEBUG=3: validity walkers on):
+#      unit and stress tests;
+#   3. ThreadSanitizer build: the multi-threaded tests.
+# Long stress runs are left out; run them with HL_TEST_LONG=1.
+# Usage: scripts/test.sh [extra ctest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+
+step() { echo; echo "== $*"; }
+fail() { echo "scripts/test.sh: FAILED at step: $*" >&2; exit 1; }
+
+jobs=$(nproc 2>/dev/null || echo 2)
+step "dependencies"
+hl_install_deps || fail "installing Debian packages"
+
+labels_exclude="stress-long"
+[ "${HL_TEST_LONG:-0}" = 1 ] && labels_exclude="^$"
+
+step "release build (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_WERROR=ON >/dev/null ||
+  fail "configure release build"
+cmake --build build -j"$jobs" || fail "build release"
+step "release tests"
+(cd build && ctest --output-on-failure -j"$jobs" -LE "$labels_exclude" "$@") ||
+  fail "release tests"
+
+step "AddressSanitizer + UBSan build (build-asan/, HL_DEBUG=3)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_WERROR=ON \
+  -DHL_SANITIZE=address,undefined -DHL_DEBUG=3 -DHL_BUILD_BENCH=OFF >/dev/null ||
+  fail "configure asan build"
+cmake --build build-asan -j"$jobs" || fail "build asan"
+step "AddressSanitizer + UBSan tests"
+(cd build-asan &&
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --output-on-failure -j"$jobs" -L "unit|stress" -LE "$labels_exclude" "$@") ||
+  fail "asan tests"
+step "ThreadSanitizer build (build-tsan/): concurrency tests"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_WERROR=ON \
+  -DHL_SANITIZE=thread -DHL_BUILD_BENCH=OFF >/dev/null ||
+  fail "configure tsan build"
+cmake --build build-tsan -j"$jobs" --target test_threads stress_alloc ||
+  fail "build tsan"
+(cd build-tsan &&
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --output-on-failure -R "^alloc[.]test_threads$|^stress[.]alloc" \
+    -LE "$labels_exclude" "$@") || fail "tsan tests"
+echo
+echo "scripts/test.sh: all test runs passed"
