@@ -105,6 +105,11 @@ static inline void pagemap_set1(uintptr_t addr, mspan_t *s) {
                        s);
 }
 
+void span_map_ends(mspan_t *s) {
+  pagemap_set1(s->base, s);
+  pagemap_set1(s->base + ((uintptr_t)s->npages - 1) * PAGE_SIZE, s);
+}
+
 /* Counts and clears (clear=1) or sets (clear=0) released bits of pages
  * [base, base+npages), a word at a time. Returns how many bits changed. */
 static size_t released_update(uintptr_t base, size_t npages, int clear) {
@@ -257,8 +262,9 @@ void heap_free_run(mspan_t *s) {
   HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
   int64_t freed_at = os_nanotime();
   /* Interior pages no longer map to s, so a stale free finds nothing.
-   * Only s's own pages are touched: O(s->npages), never O(merged run). */
-  if (s->npages > 2)
+   * Only SMALL spans (<= 10 pages) map their interior; LARGE spans map
+   * their end pages only (span_map_ends), so freeing one is O(1). */
+  if (s->state == MSPAN_SMALL && s->npages > 2)
     pagemap_set(s->base + PAGE_SIZE, s->npages - 2, NULL);
   s->state = MSPAN_FREE;
   s->needzero = 1; /* "may hold unreleased pages": the scavenger's hint */
@@ -432,8 +438,9 @@ int heap_grow_in_place(mspan_t *s, size_t npages) {
   run_carve(next, end, extra, &tmp);
   size_t rel = released_update(end, extra, 1);
   mheap.released_bytes -= rel * PAGE_SIZE;
+  pagemap_set1(end - PAGE_SIZE, s->npages > 1 ? NULL : s); /* now interior */
   s->npages = (uint32_t)npages;
-  pagemap_set(end, extra, s);
+  span_map_ends(s);
   return 1;
 }
 

@@ -56,6 +56,11 @@ HL_INLINE int span_object_start(const mspan_t *s, uintptr_t p) {
 
 void heap_init(void);                   /* once, from mcache_attach */
 void pagemap_set(uintptr_t base, size_t npages, mspan_t *s);
+/* Maps only the first and last page to s: LARGE spans, whose interior
+ * pages stay unmapped so allocating and freeing them is O(1) (coalescing
+ * needs only the ends; a free of an interior address finds no span and is
+ * reported as an invalid pointer). */
+void span_map_ends(mspan_t *s);
 mspan_t *spanstruct_alloc(void);        /* caller holds mheap.lock */
 void spanstruct_free(mspan_t *s);       /* caller holds mheap.lock */
 /* Allocates a run of npages (aligned to align pages) as a span in state

@@ -40,7 +40,7 @@ void *malloc_large(size_t size, size_t align_pages, int zero) {
   s->large_size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
   mheap.large_bytes += (uint64_t)npages * PAGE_SIZE;
   mheap.large_objects++;
-  pagemap_set(s->base, npages, s);
+  span_map_ends(s);
   hl_mutex_unlock(&mheap.lock);
   if (zero && s->needzero)
     memset((void *)s->base, 0, size);

@@ -133,12 +133,16 @@ int main(void) {
       k++;
     printf("%s%d", SEP(i, 16), i == 0 ? 1 : k);
   }
-  /* The manual allocator keeps word 1 of a free object as its double-free
-   * mark, so its requests of 0..8 bytes use the 16-byte class. */
+  /* The manual allocator (malloc) uses only classes whose size is a
+   * multiple of 16: malloc(n) must suit any object of fundamental alignment
+   * that fits in n bytes (C17 7.22.3), and a 16-byte long double fits in 24.
+   * So requests of 0..16 bytes take the 16-byte class and 17..32 the
+   * 32-byte one (word 1 of a free object is also the double-free mark, so
+   * objects need at least 16 bytes). */
   printf("};\n\nstatic const uint8_t size_to_class8_min16[%d] = {", n8);
   for (int i = 0; i < n8; i++) {
     int size = i * SMALL_SIZE_DIV, k = 2;
-    while (k < n - 1 && c[k].size < size)
+    while (k < n - 1 && (c[k].size < size || c[k].size % 16 != 0))
       k++;
     printf("%s%d", SEP(i, 16), k);
   }

@@ -18,7 +18,7 @@ static mspan_t *take(size_t n, size_t align) {
   hl_mutex_lock(&mheap.lock);
   mspan_t *s = heap_alloc_run(n, align, MSPAN_LARGE);
   assert_non_null(s);
-  pagemap_set(s->base, n, s);
+  span_map_ends(s); /* as malloc_large does */
   hl_mutex_unlock(&mheap.lock);
   assert_int_equal(s->npages, n);
   return s;
@@ -33,8 +33,10 @@ static void give(mspan_t *s) {
 static void test_index_lookup(void **st) {
   (void)st;
   mspan_t *s = take(3, 1);
-  for (uintptr_t a = s->base; a < s->base + 3 * PAGE_SIZE; a += 1000)
+  for (uintptr_t a = s->base; a < s->base + PAGE_SIZE; a += 1000)
     assert_ptr_equal(span_of(a), s);
+  assert_null(span_of(s->base + PAGE_SIZE)); /* LARGE: ends only */
+  assert_ptr_equal(span_of(s->base + 3 * PAGE_SIZE - 1), s);
   assert_null(span_of(0x10));
   assert_null(span_of((uintptr_t)1 << 50)); /* beyond 48 bits */
   int on_stack;
@@ -154,6 +156,7 @@ static void test_grow_in_place(void **st) {
   hl_mutex_unlock(&mheap.lock);
   assert_int_equal(a->npages, 8);
   assert_ptr_equal(span_of(a->base + 7 * PAGE_SIZE), a);
+  assert_null(span_of(a->base + 3 * PAGE_SIZE)); /* the old end */
   give(a);
   give(sep);
   assert_true(heap_is_valid(0));

@@ -55,9 +55,10 @@ static void test_size_to_class(void **st) {
     unsigned sc = size_class_of(n);
     assert_true(sc >= 2 && sc < NUM_SIZE_CLASSES);
     assert_true(class_to_size[sc] >= n);
-    /* the smallest class that fits (manual requests start at 16 bytes) */
-    if (sc > 2)
-      assert_true(class_to_size[sc - 1] < n);
+    /* malloc uses only 16-byte multiples: the smallest such class */
+    assert_int_equal(class_to_size[sc] % 16, 0);
+    for (unsigned k = 2; k < sc; k++)
+      assert_true(class_to_size[k] < n || class_to_size[k] % 16 != 0);
   }
 }
 
