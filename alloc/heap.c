@@ -421,6 +421,14 @@ mspan_t *heap_alloc_run(size_t npages, size_t align_pages, int state) {
   return s;
 }
 
+mspan_t *heap_alloc_short_run(size_t npages, size_t below) {
+  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  mspan_t *r = run_find(npages);
+  if (!r || r->npages >= below)
+    return NULL;
+  return heap_alloc_run(npages, 1, MSPAN_BUSY);
+}
+
 int heap_grow_in_place(mspan_t *s, size_t npages) {
   HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
   if (npages <= s->npages)

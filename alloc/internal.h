@@ -67,6 +67,9 @@ void spanstruct_free(mspan_t *s);       /* caller holds mheap.lock */
  * `state`; grows the heap when needed. Caller holds mheap.lock. NULL when
  * the OS refuses memory. */
 mspan_t *heap_alloc_run(size_t npages, size_t align_pages, int state);
+/* Like heap_alloc_run (state BUSY, no alignment) but only from a free run
+ * shorter than `below` pages, and never growing the heap; NULL if none. */
+mspan_t *heap_alloc_short_run(size_t npages, size_t below);
 /* Returns s's pages to the free runs, coalescing. Caller holds the lock. */
 void heap_free_run(mspan_t *s);
 /* Frees pages [base, base+npages) that are outside any span (page-cache

@@ -8,9 +8,10 @@
  * with bit tricks and no lock:
  *  1. x = bits & bits>>1 & ... & bits>>(n-1) marks the pages that start a
  *     run of n free pages; ctz(x) is the lowest.
- *  2. When no run fits, the leftover free pages go back to the heap (they
- *     coalesce there) and a new 64-page chunk is taken under the heap
- *     lock. Growing the heap for a chunk only costs address space: pages
+ *  2. When no run fits, the heap lock is taken and a free run shorter
+ *     than a chunk that fits the span is used directly (best fit); only
+ *     when there is none do the leftover free pages go back to the heap
+ *     (they coalesce there) and a new 64-page chunk is taken. Growing the heap for a chunk only costs address space: pages
  *     become resident when a span is carved and written.
  * Pages in a cache map to no span, so a free of one is "invalid pointer".
  */
@@ -60,6 +61,17 @@ uintptr_t pagecache_alloc(mcache_t *c, size_t npages, int *needzero) {
   if (cache_take(&c->pcache, npages, &base, needzero))
     return base;
   hl_mutex_lock(&mheap.lock);
+  /* Reuse a short free run (a span freed earlier) before taking a chunk:
+   * otherwise freed spans would sit in the bins, never coalescing into
+   * the 64-page runs a chunk needs, while the heap grows. */
+  mspan_t *r = heap_alloc_short_run(npages, PAGECACHE_PAGES);
+  if (r) {
+    base = r->base;
+    *needzero = r->needzero;
+    spanstruct_free(r);
+    hl_mutex_unlock(&mheap.lock);
+    return base;
+  }
   pagecache_flush(c);
   mspan_t *chunk = heap_alloc_run(PAGECACHE_PAGES, 1, MSPAN_BUSY);
   if (!chunk) {
