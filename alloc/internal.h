@@ -54,6 +54,14 @@ HL_INLINE int span_object_start(const mspan_t *s, uintptr_t p) {
   return off < s->limit && off * s->divtest < s->divtest;
 }
 
+/* Pages of a manual span of class sc: the class's span length times the
+ * smallest factor reaching MANUAL_SPAN_MIN_PAGES (tail waste keeps its
+ * fraction). */
+HL_INLINE size_t manual_span_pages(int sc) {
+  size_t n = class_to_npages[sc];
+  return n * ((MANUAL_SPAN_MIN_PAGES + n - 1) / n);
+}
+
 void heap_init(void);                   /* once, from mcache_attach */
 void pagemap_set(uintptr_t base, size_t npages, mspan_t *s);
 /* Maps only the first and last page to s: LARGE spans, whose interior

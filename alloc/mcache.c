@@ -123,7 +123,7 @@ static mspan_t *mcache_new_span(mcache_t *c, int sc) {
   if (!s)
     return NULL;
   int needzero = 1;
-  size_t npages = class_to_npages[sc];
+  size_t npages = manual_span_pages(sc);
   uintptr_t base = pagecache_alloc(c, npages, &needzero);
   if (!base) {
     c->spancache[c->nspancache++] = s;

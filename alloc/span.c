@@ -86,7 +86,7 @@ int span_is_valid(mspan_t *s, int fatal) {
   CHECK(s->state == MSPAN_SMALL, "state is not SMALL");
   CHECK(s->sizeclass > 0 && s->sizeclass < NUM_SIZE_CLASSES, "size class");
   CHECK(s->elemsize == class_to_size[s->sizeclass], "elemsize");
-  CHECK(s->npages == class_to_npages[s->sizeclass], "npages");
+  CHECK(s->npages == manual_span_pages(s->sizeclass), "npages");
   CHECK(s->nelems == s->npages * PAGE_SIZE / s->elemsize, "nelems");
   for (uint32_t i = 0; i < s->npages; i++)
     CHECK(span_of(s->base + i * PAGE_SIZE) == s, "page map");

@@ -30,7 +30,7 @@ HL_API void hl_heap_stats(hl_heap_stats_t *out) {
   for (int sc = 1; sc < NUM_SIZE_CLASSES; sc++) {
     hl_size_class_stats_t *k = &out->classes[sc];
     k->size = class_to_size[sc];
-    k->span_pages = class_to_npages[sc];
+    k->span_pages = (uint32_t)manual_span_pages(sc);
     k->objects_in_use = k->mallocs >= k->frees ? k->mallocs - k->frees : 0;
     k->spans = atomic_load_relaxed(&span_count[sc]);
     out->bytes_in_use += k->objects_in_use * k->size;

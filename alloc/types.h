@@ -51,9 +51,14 @@
 /* Pages in a per-thread page cache chunk (one bit each). */
 #define PAGECACHE_PAGES 64
 /* Spans of up to this many pages are carved from the page cache. */
-#define PAGECACHE_MAX_SPAN 16
+#define PAGECACHE_MAX_SPAN 16 /* >= manual_span_pages() of every class */
 /* mspan structs kept per mcache to make spans without the heap lock. */
 #define SPANCACHE_SIZE 16
+/* Manual (malloc) spans are a whole multiple of the class's span length of
+ * at least this many pages (see manual_span_pages). */
+#ifndef MANUAL_SPAN_MIN_PAGES
+#define MANUAL_SPAN_MIN_PAGES 8
+#endif
 /* Owned spans an mcache examines for free objects before taking a new one. */
 #define MCACHE_SCAN_LIMIT 8
 
