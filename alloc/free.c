@@ -8,8 +8,9 @@
  *  1. check the pointer as the fast path does (object boundary, not
  *     already marked free);
  *  2. mark word 1, link word 0 to the current head of s->xfree and CAS the
- *     head to the object (release: the owner's acquire exchange in
- *     span_collect sees the link words).
+ *     head to the object, adding one to the count packed in the same word
+ *     (release: the owner's acquire exchange in span_collect sees the link
+ *     words).
  * The owner folds the list back in when its free list runs dry.
  *
  * Misuse is never silent: a pointer that is not the start of a live heap
@@ -85,9 +86,10 @@ void free_slow(void *p, mspan_t *s, const char *fn) {
     o[1] = (void *)hl_free_key;
     uintptr_t head = atomic_load_relaxed(&s->xfree);
     do {
-      o[0] = (void *)head;
+      o[0] = (void *)(head & XFREE_PTR_MASK);
       /* release: pairs with the acquire exchange in span_collect. */
-    } while (!atomic_cas_weak_release(&s->xfree, &head, (uintptr_t)o));
+    } while (!atomic_cas_weak_release(
+        &s->xfree, &head, ((head & ~XFREE_PTR_MASK) + XFREE_ONE) | (uintptr_t)o));
     counter_add(&c->nfree[s->sizeclass], 1);
     return;
   }

@@ -45,18 +45,22 @@ void span_init_small(mspan_t *s, int sizeclass, int needzero) {
 uint32_t span_collect(mspan_t *s) {
   if (atomic_load_relaxed(&s->xfree) == 0)
     return 0;
-  /* acquire: pairs with the release CAS in free_remote, so the link words
+  /* acquire: pairs with the release CAS in free_slow, so the link words
    * written by the freeing threads are visible. */
-  void *list = (void *)atomic_exchange_acquire(&s->xfree, 0);
-  uint32_t n = 0;
-  void **tail = list;
-  for (void **p = list; p; p = *p) {
-    n++;
-    tail = p;
+  uintptr_t x = atomic_exchange_acquire(&s->xfree, 0);
+  void **list = (void **)(x & XFREE_PTR_MASK);
+  uint32_t n = (uint32_t)(x >> XFREE_PTR_BITS);
+  if (hl_unlikely(n > s->used || n == 0 || list == NULL))
+    hl_throw("span: remote free count disagrees with the span (heap corrupt)");
+  if (s->freelist) {
+    /* rare (a scan found local and remote frees): append, walking */
+    void **tail = list;
+    for (uint32_t i = 1; i < n; i++)
+      tail = *tail;
+    *tail = s->freelist;
   }
-  if (hl_unlikely(n > s->used))
-    hl_throw("span: more remote frees than objects in use (heap corrupt)");
-  *tail = s->freelist;
+  /* Usually the free list is empty here and the remote list becomes it
+   * without touching a single (cache-cold) object. */
   s->freelist = list;
   s->used -= n;
   return n;
@@ -100,10 +104,13 @@ int span_is_valid(mspan_t *s, int fatal) {
   }
   CHECK(nfree + s->used == s->nelems, "|freelist| + used != nelems");
   uint32_t nx = 0;
-  for (void **p = (void **)atomic_load_acquire(&s->xfree); p; p = *p) {
+  uintptr_t x = atomic_load_acquire(&s->xfree);
+  for (void **p = (void **)(x & XFREE_PTR_MASK); p; p = *p) {
     uintptr_t a = (uintptr_t)p;
     CHECK(a >= s->base && a < end, "remote free list leaves the span");
     CHECK(++nx <= s->used, "more remote frees than objects in use");
   }
+  /* the count may have grown after the load, never shrunk (owner only) */
+  CHECK(nx >= (uint32_t)(x >> XFREE_PTR_BITS), "remote free count");
   return 1;
 }

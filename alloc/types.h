@@ -66,6 +66,11 @@ _Static_assert(PAGES_PER_ARENA == 8192, "arena/page geometry");
 _Static_assert(NUM_SIZE_CLASSES <= 96, "HL_MAX_SIZE_CLASSES");
 _Static_assert(MAX_SMALL_SIZE == 32768, "small object limit");
 
+#define XFREE_PTR_BITS 48
+#define XFREE_PTR_MASK (((uintptr_t)1 << XFREE_PTR_BITS) - 1)
+#define XFREE_ONE ((uintptr_t)1 << XFREE_PTR_BITS)
+_Static_assert(MANUAL_SPAN_MIN_PAGES * 8192 / 16 < 65536, "xfree count bits");
+
 /* Span states. Transitions (caller holds the heap lock for all but the
  * SMALL owner changes):
  *   FREE  --alloc--> SMALL | LARGE | (page cache: no span)
@@ -119,7 +124,11 @@ typedef struct mspan {
   hl_list_t link;   /* mcache span list / mcentral list / heap bin */
 
   /* --- any thread --- */
-  _Atomic(uintptr_t) xfree; /* remote frees (Treiber stack of objects) */
+  /* Remote frees: a Treiber stack of objects linked through word 0. The
+   * word packs the head pointer (low XFREE_PTR_BITS bits) and the number of
+   * objects on the stack (high bits), so the owner learns the count from
+   * its exchange without walking the (cache-cold) list. */
+  _Atomic(uintptr_t) xfree;
 
   /* --- heap (caller holds the heap lock) --- */
   int64_t freed_at;             /* FREE: when it became free (ns) */
