@@ -10,10 +10,9 @@
  *
  * Object ownership (free-list sharding, after mimalloc): every small span in
  * use is owned by exactly one mcache, or by none while it sits in its
- * mcentral. The owner allocates from `freelist` and frees into `local_free`
- * without atomics; every other thread frees into the atomic `xfree` stack.
- * The owner folds `local_free` and `xfree` back into `freelist` when
- * `freelist` runs dry ("collect").
+ * mcentral. The owner allocates from and frees onto `freelist` without
+ * atomics; every other thread frees onto the atomic `xfree` stack, which
+ * the owner folds back into `freelist` when it runs dry ("collect").
  */
 #ifndef HL_ALLOC_TYPES_H
 #define HL_ALLOC_TYPES_H
@@ -96,14 +95,15 @@ typedef struct mcache mcache_t;
  *    bins[npages] (npages < HEAP_BINS) or in the treap.
  *  - state SMALL/LARGE: the page map sends every page to this span.
  *  - state SMALL, for the owner (or the mcentral lock holder when unowned):
- *        |freelist| + |local_free| + used == nelems
+ *        |freelist| + used == nelems
  *    and |xfree| <= used (remote frees not yet collected still count in
  *    used).
  *  - a free object's word 1 holds hl_free_key (the double-free check); an
  *    allocated object's word 1 is cleared on allocation.
  */
 typedef struct mspan {
-  /* --- read by every thread's free path (set before publication) --- */
+  /* --- line 1: read by every thread's free path, written only while the
+   * span is set up (before it is published in the page map) --- */
   uintptr_t base;  /* first byte */
   uint32_t npages; /* pages in the span */
   uint8_t state;   /* enum mspan_state */
@@ -113,30 +113,31 @@ typedef struct mspan {
   uint32_t elemsize;
   uint32_t divmul;     /* offset * divmul >> 32 == offset / elemsize */
   uint32_t limit;      /* nelems * elemsize: offsets past it are tail */
-  uint64_t divtest;    /* UINT64_MAX / elemsize + 1 (span_object_start) */
   uint32_t nelems;
-  uint32_t used;       /* owner-only: objects not in freelist/local_free */
+  uint64_t divtest;    /* UINT64_MAX / elemsize + 1 (span_object_start) */
   _Atomic(mcache_t *) owner; /* owner mcache, NULL when unowned */
 
-  /* --- owner-only --- */
-  void *freelist;   /* allocation pops here */
-  void *local_free; /* owner frees push here */
+  /* --- line 2: owner-only (kept off line 1 so the owner's writes do not
+   * invalidate the line remote freers read) --- */
+  _Alignas(64) void *freelist; /* allocation pops here, owner frees push */
+  uint32_t used;    /* objects not on freelist (remote frees included) */
   hl_list_t link;   /* mcache span list / mcentral list / heap bin */
 
-  /* --- any thread --- */
+  /* --- line 3: any thread --- */
   /* Remote frees: a Treiber stack of objects linked through word 0. The
    * word packs the head pointer (low XFREE_PTR_BITS bits) and the number of
    * objects on the stack (high bits), so the owner learns the count from
    * its exchange without walking the (cache-cold) list. */
-  _Atomic(uintptr_t) xfree;
+  _Alignas(64) _Atomic(uintptr_t) xfree;
 
-  /* --- heap (caller holds the heap lock) --- */
+  /* heap fields (caller holds the heap lock; never touched while SMALL) */
   int64_t freed_at;             /* FREE: when it became free (ns) */
   struct mspan *tleft, *tright; /* treap children (FREE, npages >= bins) */
+  struct mspan *next_dead;      /* DEAD: span struct free list */
   uint32_t tprio;
   uint32_t large_size;          /* LARGE: requested bytes (for stats) */
-  struct mspan *next_dead;      /* DEAD: span struct free list */
 } mspan_t;
+_Static_assert(sizeof(mspan_t) == 192, "mspan: three cache lines");
 
 /* Per-arena metadata: page -> span map and which pages are released to the
  * OS. Lives outside the arena so the arena itself is only objects. */
