@@ -11,8 +11,8 @@
  *  3. Release (MADV_DONTNEED) the free runs that have been free for at
  *     least the delay; fresh arenas start released, so this only touches
  *     pages that were once in use.
- *  4. Pace: if a pass took w, sleep at least 99 w before the next, so the
- *     scavenger stays near 1% of one CPU.
+ *  4. Pace: if a pass took w of CPU time, sleep at least 99 w before the
+ *     next, so the scavenger stays near 1% of one CPU.
  * A burst freed at t is released by t + delay + one period (<= 1.25 s
  * with the defaults). With scavenger=0 nothing runs in the background;
  * hl_heap_release() does the same work on demand.
@@ -33,10 +33,12 @@ static void *scavenger_main(void *arg) {
       period = 10000000;
     if (period > 250000000)
       period = 250000000;
-    int64_t t0 = os_nanotime();
+    /* CPU time, not wall time: on a loaded machine a preempted pass must
+     * not stretch the pause that follows it. */
+    int64_t t0 = os_thread_cputime();
     mcentral_reclaim();
     heap_scavenge(delay, SIZE_MAX);
-    int64_t work = os_nanotime() - t0;
+    int64_t work = os_thread_cputime() - t0;
     int64_t sleep = work * 99 > period ? work * 99 : period;
     os_nanosleep(sleep);
   }

@@ -35,6 +35,8 @@ uint64_t os_mapped_bytes(void);
 
 /* Monotonic clock in nanoseconds. */
 int64_t os_nanotime(void);
+/* CPU time consumed by the calling thread, in nanoseconds. */
+int64_t os_thread_cputime(void);
 /* Sleeps for ns nanoseconds (may return early on a signal). */
 void os_nanosleep(int64_t ns);
 /* Resident set size of this process in bytes (from /proc/self/statm;
