@@ -99,6 +99,9 @@ void pagecache_flush(mcache_t *c); /* caller holds mheap.lock */
 
 /* ---- span.c ---- */
 void span_init_small(mspan_t *s, int sizeclass, int needzero);
+/* Makes s's free list non-empty if it can: collects remote frees, then
+ * carves never-used objects. Returns 1 when the list is non-empty. */
+int span_refresh(mspan_t *s);
 /* Folds xfree into freelist; returns the number of objects recovered. */
 uint32_t span_collect(mspan_t *s);
 int span_is_valid(mspan_t *s, int fatal);

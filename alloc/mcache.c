@@ -150,8 +150,7 @@ static inline void *span_pop(mcache_t *c, mspan_t *s, int sc) {
 void *mcache_refill(mcache_t *c, int sc) {
   mspan_t *s = c->alloc[sc];
   if (s != &empty_span) {
-    span_collect(s);
-    if (s->freelist)
+    if (span_refresh(s))
       return span_pop(c, s, sc);
     hl_list_push_back(&c->spans[sc], &s->link);
     c->alloc[sc] = &empty_span;
@@ -162,15 +161,13 @@ void *mcache_refill(mcache_t *c, int sc) {
       break;
     s = hl_container_of(e, mspan_t, link);
     hl_list_remove(e);
-    span_collect(s);
-    if (s->freelist)
+    if (span_refresh(s))
       goto have;
     hl_list_push_back(&c->spans[sc], e);
   }
   while ((s = mcentral_adopt(sc, c)) != NULL) {
     c->nspans[sc]++;
-    span_collect(s);
-    if (s->freelist)
+    if (span_refresh(s))
       goto have;
     hl_list_push_back(&c->spans[sc], &s->link);
   }
@@ -178,6 +175,7 @@ void *mcache_refill(mcache_t *c, int sc) {
   if (!s)
     return NULL;
   c->nspans[sc]++;
+  span_refresh(s);
 have:
   c->alloc[sc] = s;
   return span_pop(c, s, sc);

@@ -13,6 +13,9 @@
 
 HL_HIDDEN _Atomic uint64_t span_count[NUM_SIZE_CLASSES];
 
+/* Objects carved per extension: about one OS page worth, at least one. */
+#define EXTEND_BYTES 4096
+
 void span_init_small(mspan_t *s, int sizeclass, int needzero) {
   uint32_t size = class_to_size[sizeclass];
   s->sizeclass = (uint8_t)sizeclass;
@@ -22,24 +25,47 @@ void span_init_small(mspan_t *s, int sizeclass, int needzero) {
   s->limit = s->nelems * size;
   s->divtest = UINT64_MAX / size + 1;
   s->used = 0;
+  s->carved = 0;
   s->in_central = 0;
   s->needzero = (uint8_t)needzero;
+  s->freelist = NULL;
   atomic_store_relaxed(&s->xfree, 0);
-  /* Thread the free list in address order, last object first, so the
-   * first allocation gets the lowest address. Word 1 is left as found:
-   * zero on fresh pages, and allocation clears it anyway. */
-  char *base = (char *)s->base;
-  void *head = NULL;
-  for (uint32_t i = s->nelems; i-- > 0;) {
-    void **obj = (void **)(base + (size_t)i * size);
+  s->link.next = s->link.prev = NULL;
+  atomic_add_relaxed(&span_count[sizeclass], 1);
+}
+
+/* Threads the next never-used objects onto the (empty) free list, in
+ * address order, about EXTEND_BYTES at a time (as mimalloc extends its
+ * pages), so untouched pages of a new span stay out of RSS. Word 1 of an
+ * object on dirty pages is cleared: a stale free mark must not look like a
+ * double free. Returns 0 when every object was already carved. */
+static int span_extend(mspan_t *s) {
+  if (s->carved >= s->nelems)
+    return 0;
+  uint32_t n = EXTEND_BYTES / s->elemsize;
+  if (n == 0)
+    n = 1;
+  if (n > s->nelems - s->carved)
+    n = s->nelems - s->carved;
+  char *first = (char *)s->base + (size_t)s->carved * s->elemsize;
+  void *head = s->freelist;
+  for (uint32_t i = n; i-- > 0;) {
+    void **obj = (void **)(first + (size_t)i * s->elemsize);
     obj[0] = head;
-    if (needzero && size >= 16)
+    if (s->needzero)
       obj[1] = NULL;
     head = obj;
   }
   s->freelist = head;
-  s->link.next = s->link.prev = NULL;
-  atomic_add_relaxed(&span_count[sizeclass], 1);
+  s->carved += n;
+  return 1;
+}
+
+int span_refresh(mspan_t *s) {
+  if (s->freelist)
+    return 1;
+  span_collect(s);
+  return s->freelist != NULL || span_extend(s);
 }
 
 uint32_t span_collect(mspan_t *s) {
@@ -98,11 +124,13 @@ int span_is_valid(mspan_t *s, int fatal) {
   uintptr_t end = s->base + (uintptr_t)s->nelems * s->elemsize;
   for (void **p = s->freelist; p; p = *p) {
     uintptr_t a = (uintptr_t)p;
-    CHECK(a >= s->base && a < end, "free list leaves the span");
+    CHECK(a >= s->base && a < s->base + (uintptr_t)s->carved * s->elemsize,
+          "free list leaves the carved part of the span");
     CHECK((a - s->base) % s->elemsize == 0, "free list object misaligned");
     CHECK(++nfree <= s->nelems, "free list cycle");
   }
-  CHECK(nfree + s->used == s->nelems, "|freelist| + used != nelems");
+  CHECK(s->carved <= s->nelems, "carved beyond the span");
+  CHECK(nfree + s->used == s->carved, "|freelist| + used != carved");
   uint32_t nx = 0;
   uintptr_t x = atomic_load_acquire(&s->xfree);
   for (void **p = (void **)(x & XFREE_PTR_MASK); p; p = *p) {

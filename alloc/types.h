@@ -95,7 +95,9 @@ typedef struct mcache mcache_t;
  *    bins[npages] (npages < HEAP_BINS) or in the treap.
  *  - state SMALL/LARGE: the page map sends every page to this span.
  *  - state SMALL, for the owner (or the mcentral lock holder when unowned):
- *        |freelist| + used == nelems
+ *        |freelist| + used + (nelems - carved) == nelems
+ *    (objects past `carved` were never touched: the free list is extended
+ *    a few KiB at a time, so a span's pages become resident only as used)
  *    and |xfree| <= used (remote frees not yet collected still count in
  *    used).
  *  - a free object's word 1 holds hl_free_key (the double-free check); an
@@ -120,7 +122,8 @@ typedef struct mspan {
   /* --- line 2: owner-only (kept off line 1 so the owner's writes do not
    * invalidate the line remote freers read) --- */
   _Alignas(64) void *freelist; /* allocation pops here, owner frees push */
-  uint32_t used;    /* objects not on freelist (remote frees included) */
+  uint32_t used;    /* objects handed out and not back on freelist */
+  uint32_t carved;  /* objects threaded onto the free list so far */
   hl_list_t link;   /* mcache span list / mcentral list / heap bin */
 
   /* --- line 3: any thread --- */
