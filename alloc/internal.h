@@ -105,6 +105,12 @@ int span_refresh(mspan_t *s);
 /* Folds xfree into freelist; returns the number of objects recovered. */
 uint32_t span_collect(mspan_t *s);
 int span_is_valid(mspan_t *s, int fatal);
+/* Reports the double free that left p on s's free list without its free
+ * mark (or a write to p after it was freed), and aborts. */
+__attribute__((noreturn, cold)) void free_list_corrupt(mspan_t *s, void *p);
+/* Walks s's free list before s is released as empty: every carved object
+ * on it exactly once, each with its free mark, or free_list_corrupt. */
+void span_check_free_list(mspan_t *s);
 /* Returns an empty SMALL span`s pages to the heap (takes mheap.lock). */
 void span_free_small(mspan_t *s);
 extern HL_HIDDEN _Atomic uint64_t span_count[NUM_SIZE_CLASSES];
@@ -123,6 +129,8 @@ extern HL_HIDDEN __thread mcache_t *tls_mcache
     __attribute__((tls_model("initial-exec")));
 mcache_t *mcache_attach(void); /* gives the thread an mcache */
 void *mcache_refill(mcache_t *c, int sizeclass); /* returns an object */
+/* Pops s's free list (non-empty), checking the free mark. */
+void *span_pop(mcache_t *c, mspan_t *s, int sizeclass);
 void mcache_release_span(mcache_t *c, mspan_t *s); /* s became empty */
 void mcache_flush(mcache_t *c);
 void mcache_foreach(void (*fn)(mcache_t *, void *), void *arg);

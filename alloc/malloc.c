@@ -55,7 +55,8 @@ HL_NOINLINE void *malloc_slow(size_t size, int zero) {
     return sbrk_alloc(size, 16); /* fresh memory: already zero */
   if (size <= MAX_SMALL_SIZE) {
     unsigned sc = size_class_of(size);
-    void *p = c->alloc[sc]->freelist ? malloc_fast(size) : mcache_refill(c, (int)sc);
+    mspan_t *s = c->alloc[sc];
+    void *p = s->freelist ? span_pop(c, s, (int)sc) : mcache_refill(c, (int)sc);
     if (!p) {
       errno = ENOMEM;
       return NULL;

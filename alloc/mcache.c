@@ -138,8 +138,10 @@ static mspan_t *mcache_new_span(mcache_t *c, int sc) {
   return s;
 }
 
-static inline void *span_pop(mcache_t *c, mspan_t *s, int sc) {
+void *span_pop(mcache_t *c, mspan_t *s, int sc) {
   void **p = s->freelist;
+  if (hl_unlikely((uintptr_t)p[1] != hl_free_key))
+    free_list_corrupt(s, p);
   s->freelist = p[0];
   p[1] = NULL;
   s->used++;
@@ -183,6 +185,9 @@ have:
 
 void mcache_release_span(mcache_t *c, mspan_t *s) {
   HL_ASSERT_INTERNAL(s->used == 0 && c->alloc[s->sizeclass] != s);
+  /* used reached 0: make sure no double free faked it before the pages
+   * (and any live object) go back to the heap */
+  span_check_free_list(s);
   if (s->link.next)
     hl_list_remove(&s->link);
   c->nspans[s->sizeclass]--;

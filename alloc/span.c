@@ -5,7 +5,7 @@
  * Entry points: span_init_small, span_collect, span_is_valid.
  *
  * Free lists are singly linked through word 0 of each free object; word 1
- * of a free object holds hl_free_key (the double-free check in free.c).
+ * of a free object holds hl_free_key (the free mark: see fastpath.h).
  */
 #include "alloc/internal.h"
 
@@ -36,9 +36,9 @@ void span_init_small(mspan_t *s, int sizeclass, int needzero) {
 
 /* Threads the next never-used objects onto the (empty) free list, in
  * address order, about EXTEND_BYTES at a time (as mimalloc extends its
- * pages), so untouched pages of a new span stay out of RSS. Word 1 of an
- * object on dirty pages is cleared: a stale free mark must not look like a
- * double free. Returns 0 when every object was already carved. */
+ * pages), so untouched pages of a new span stay out of RSS. Each object
+ * gets the free mark in word 1. Returns 0 when every object was already
+ * carved. */
 static int span_extend(mspan_t *s) {
   if (s->carved >= s->nelems)
     return 0;
@@ -52,8 +52,7 @@ static int span_extend(mspan_t *s) {
   for (uint32_t i = n; i-- > 0;) {
     void **obj = (void **)(first + (size_t)i * s->elemsize);
     obj[0] = head;
-    if (s->needzero)
-      obj[1] = NULL;
+    obj[1] = (void *)hl_free_key; /* free mark, checked when popped */
     head = obj;
   }
   s->freelist = head;
@@ -76,8 +75,22 @@ uint32_t span_collect(mspan_t *s) {
   uintptr_t x = atomic_exchange_acquire(&s->xfree, 0);
   void **list = (void **)(x & XFREE_PTR_MASK);
   uint32_t n = (uint32_t)(x >> XFREE_PTR_BITS);
-  if (hl_unlikely(n > s->used || n == 0 || list == NULL))
-    hl_throw("span: remote free count disagrees with the span (heap corrupt)");
+  if (hl_unlikely(n > s->used || n == 0 || list == NULL)) {
+    /* more remote frees than objects out: some object was freed twice */
+    s->freelist = NULL;
+    uint32_t seen[MANUAL_SPAN_MIN_PAGES * PAGE_SIZE / 16 / 32 + 1] = {0};
+    void **o = list;
+    for (uint32_t i = 0; o && i < n; i++, o = *o) {
+      uint32_t idx = (uint32_t)((((uintptr_t)o - s->base) * s->divmul) >> 32);
+      if (!span_object_start(s, (uintptr_t)o) || idx >= s->nelems)
+        break;
+      if (seen[idx / 32] & (1u << (idx % 32)))
+        free_list_corrupt(s, o);
+      seen[idx / 32] |= 1u << (idx % 32);
+    }
+    hl_throwf("span %p: %u remote frees but %u objects in use (double free "
+              "or heap corruption)", (void *)s, n, s->used);
+  }
   if (s->freelist) {
     /* rare (a scan found local and remote frees): append, walking */
     void **tail = list;
@@ -90,6 +103,29 @@ uint32_t span_collect(mspan_t *s) {
   s->freelist = list;
   s->used -= n;
   return n;
+}
+
+void free_list_corrupt(mspan_t *s, void *p) {
+  (void)s;
+  hl_misuse("free(): double free of %p (or a write to it after it was "
+            "freed), found when it came off the free list", p);
+}
+
+void span_check_free_list(mspan_t *s) {
+  uint32_t seen[MANUAL_SPAN_MIN_PAGES * PAGE_SIZE / 16 / 32 + 1] = {0};
+  uint32_t n = 0;
+  for (void **o = s->freelist; o; o = *o) {
+    uint32_t idx = (uint32_t)((((uintptr_t)o - s->base) * s->divmul) >> 32);
+    if (!span_object_start(s, (uintptr_t)o) || idx >= s->carved ||
+        (seen[idx / 32] & (1u << (idx % 32))) ||
+        (uintptr_t)o[1] != hl_free_key)
+      free_list_corrupt(s, o);
+    seen[idx / 32] |= 1u << (idx % 32);
+    n++;
+  }
+  if (n != s->carved)
+    hl_throwf("span %p: %u objects on the free list of an empty span of %u",
+              (void *)s, n, s->carved);
 }
 
 void span_free_small(mspan_t *s) {

@@ -114,6 +114,36 @@ static void double_free_remote(void) {
   pthread_join(t, NULL);
 }
 
+/* free(a); free(b); free(a): a is not the list head when freed again, so
+ * it is caught when it comes off the free list the second time — before
+ * it could be handed out twice. */
+static void double_free_deferred(void) {
+  void *a = hl_malloc(48), *b = hl_malloc(48);
+  hl_free(a);
+  hl_free(b);
+  hl_free(a);
+  void *x = hl_malloc(48), *y = hl_malloc(48), *z = hl_malloc(48);
+  /* not reached: z would be a second copy of x */
+  fprintf(stderr, "handed out %p %p %p\n", x, y, z);
+}
+
+/* A double free that drives a span's in-use count to zero must not
+ * release the span (and the live object in it) to the heap. */
+static void double_free_empties_span(void) {
+  enum { N = 5000 };
+  static void *p[N];
+  for (int i = 0; i < N; i++)
+    p[i] = hl_malloc(64); /* several spans; p[0] is in a non-current one */
+  void *live = p[1];
+  for (int i = 3; i < N; i++)
+    hl_free(p[i]);
+  hl_free(p[0]); /* p[0..2] share the first span, not the current one */
+  hl_free(p[2]); /* the list head is now p[2] */
+  hl_free(p[0]); /* not the head: accepted, and "used" hits 0 with p[1]
+                    live — the span must not be released */
+  fprintf(stderr, "span released with %p live\n", live);
+}
+
 /* The expected text embeds the address the child printed, which is only
  * known inside the child: these wrappers compute it there and the parent
  * checks a prefix plus the address format. */
@@ -141,6 +171,11 @@ static void test_invalid_interior(void **st) {
   (void)st;
   run(invalid_interior, "heaplab: free(): invalid pointer 0x");
   run(invalid_interior_large, "heaplab: free(): invalid pointer 0x");
+}
+static void test_double_free_deferred(void **st) {
+  (void)st;
+  run(double_free_deferred, "heaplab: free(): double free of 0x");
+  run(double_free_empties_span, "heaplab: free(): double free of 0x");
 }
 static void test_realloc_misuse(void **st) {
   (void)st;
@@ -185,6 +220,7 @@ int main(void) {
       cmocka_unit_test(test_double_free_remote),
       cmocka_unit_test(test_invalid_stack),
       cmocka_unit_test(test_invalid_interior),
+      cmocka_unit_test(test_double_free_deferred),
       cmocka_unit_test(test_realloc_misuse),
       cmocka_unit_test(test_message_names_address),
   };
