@@ -35,7 +35,7 @@ __attribute__((noreturn, cold)) static void free_unmapped(void *p, const char *f
     /* walk back to the page that heads the run holding p */
     mspan_t *r = NULL;
     for (uintptr_t q = a; arena_of(q); q -= PAGE_SIZE) {
-      r = span_of(q);
+      r = span_of_acquire(q);
       if (r)
         break;
     }

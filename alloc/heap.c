@@ -270,7 +270,7 @@ void heap_free_run(mspan_t *s) {
   s->needzero = 1; /* "may hold unreleased pages": the scavenger's hint */
   /* coalesce with the run before (run_remove clears its end pages) */
   if (arena_of(s->base - 1)) {
-    mspan_t *prev = span_of(s->base - 1);
+    mspan_t *prev = span_of_acquire(s->base - 1);
     if (prev && prev->state == MSPAN_FREE) {
       run_remove(prev);
       pagemap_set1(s->base, NULL);
@@ -283,7 +283,7 @@ void heap_free_run(mspan_t *s) {
   }
   uintptr_t end = s->base + (uintptr_t)s->npages * PAGE_SIZE;
   if (arena_of(end)) {
-    mspan_t *next = span_of(end);
+    mspan_t *next = span_of_acquire(end);
     if (next && next->state == MSPAN_FREE) {
       run_remove(next);
       pagemap_set1(end - PAGE_SIZE, NULL);
@@ -436,7 +436,7 @@ int heap_grow_in_place(mspan_t *s, size_t npages) {
   uintptr_t end = s->base + (uintptr_t)s->npages * PAGE_SIZE;
   if (!arena_of(end))
     return 0;
-  mspan_t *next = span_of(end);
+  mspan_t *next = span_of_acquire(end);
   size_t extra = npages - s->npages;
   if (!next || next->state != MSPAN_FREE || next->npages < extra)
     return 0;
@@ -575,7 +575,7 @@ static int run_is_valid(mspan_t *s, int fatal) {
   CHECK(span_of(s->base + (s->npages - 1) * PAGE_SIZE) == s,
         "last page of a free run does not map to it");
   if (arena_of(s->base - 1)) {
-    mspan_t *p = span_of(s->base - 1);
+    mspan_t *p = span_of_acquire(s->base - 1);
     CHECK(!p || p->state != MSPAN_FREE, "two adjacent free runs");
   }
   return 1;

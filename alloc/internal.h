@@ -62,6 +62,18 @@ HL_INLINE size_t manual_span_pages(int sc) {
   return n * ((MANUAL_SPAN_MIN_PAGES + n - 1) / n);
 }
 
+/* span_of for the heap's own neighbour checks: acquire, pairing with the
+ * release in pagemap_set, because a neighbour page may belong to another
+ * thread's page cache and be turning into a span right now (its struct is
+ * written without the heap lock before it is published). */
+HL_INLINE mspan_t *span_of_acquire(uintptr_t addr) {
+  heaparena_t *a = arena_of(addr);
+  if (hl_unlikely(a == NULL))
+    return NULL;
+  return atomic_load_acquire(
+      &a->spans[(addr >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
+}
+
 void heap_init(void);                   /* once, from mcache_attach */
 void pagemap_set(uintptr_t base, size_t npages, mspan_t *s);
 /* Maps only the first and last page to s: LARGE spans, whose interior
