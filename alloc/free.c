@@ -31,7 +31,7 @@ void free_invalid(const char *fn, void *p) {
 __attribute__((noreturn, cold)) static void free_unmapped(void *p, const char *fn) {
   uintptr_t a = (uintptr_t)p;
   if (arena_of(a) && (a & (PAGE_SIZE - 1)) == 0) {
-    hl_mutex_lock(&mheap.lock);
+    hl_lock(&mheap.lock);
     /* walk back to the page that heads the run holding p */
     mspan_t *r = NULL;
     for (uintptr_t q = a; arena_of(q); q -= PAGE_SIZE) {
@@ -41,7 +41,7 @@ __attribute__((noreturn, cold)) static void free_unmapped(void *p, const char *f
     }
     int in_free = r && r->state == MSPAN_FREE && r->base <= a &&
                   a < r->base + (uintptr_t)r->npages * PAGE_SIZE;
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     if (in_free)
       hl_misuse("%s double free of %p", fn, p);
   }
@@ -49,10 +49,10 @@ __attribute__((noreturn, cold)) static void free_unmapped(void *p, const char *f
 }
 
 static void free_large(void *p, mspan_t *s, const char *fn) {
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   if (s->state != MSPAN_LARGE || (uintptr_t)p != s->base) {
     int was_freed = s->state == MSPAN_FREE && (uintptr_t)p == s->base;
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     if (was_freed)
       hl_misuse("%s double free of %p", fn, p);
     free_invalid(fn, p);
@@ -60,7 +60,7 @@ static void free_large(void *p, mspan_t *s, const char *fn) {
   mheap.large_bytes -= (uint64_t)s->npages * PAGE_SIZE;
   mheap.large_objects--;
   heap_free_run(s);
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   scavenger_kick();
 }
 

@@ -39,19 +39,19 @@ HL_HIDDEN _Atomic(heaparena_t *) arena_l2[ARENA_L2_SIZE];
 HL_HIDDEN _Atomic(_Atomic(heaparena_t *) *) arena_l1[ARENA_L1_SIZE];
 #endif
 HL_HIDDEN uintptr_t hl_free_key;
-static hl_mutex_t meta_lock;
+static hl_lock_t meta_lock;
 
 /* ---------------------------------------------------------------- meta */
 
 void *meta_alloc(size_t size) {
   size = (size + 63) & ~(size_t)63;
-  hl_mutex_lock(&meta_lock);
+  hl_lock(&meta_lock);
   if ((size_t)(mheap.meta_end - mheap.meta_cur) < size) {
     size_t chunk = size > (1 << 20) ? size : (1 << 20);
     chunk = (chunk + 4095) & ~(size_t)4095;
     char *p = os_map(chunk, 0);
     if (!p) {
-      hl_mutex_unlock(&meta_lock);
+      hl_unlock(&meta_lock);
       return NULL;
     }
     mheap.meta_cur = p;
@@ -60,12 +60,12 @@ void *meta_alloc(size_t size) {
   }
   void *r = mheap.meta_cur;
   mheap.meta_cur += size;
-  hl_mutex_unlock(&meta_lock);
+  hl_unlock(&meta_lock);
   return r;
 }
 
 mspan_t *spanstruct_alloc(void) {
-  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
   mspan_t *s = mheap.deadspans;
   if (s) {
     mheap.deadspans = s->next_dead;
@@ -76,7 +76,7 @@ mspan_t *spanstruct_alloc(void) {
 }
 
 void spanstruct_free(mspan_t *s) {
-  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
   s->state = MSPAN_DEAD;
   s->next_dead = mheap.deadspans;
   mheap.deadspans = s;
@@ -259,7 +259,7 @@ static mspan_t *run_find(size_t n) {
 }
 
 void heap_free_run(mspan_t *s) {
-  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
   int64_t freed_at = os_nanotime();
   /* Interior pages no longer map to s, so a stale free finds nothing.
    * Only SMALL spans (<= 10 pages) map their interior; LARGE spans map
@@ -392,7 +392,7 @@ static void run_carve(mspan_t *r, uintptr_t base, size_t n, mspan_t *out) {
 }
 
 mspan_t *heap_alloc_run(size_t npages, size_t align_pages, int state) {
-  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
   if (npages == 0 || npages > ((size_t)1 << 31))
     return NULL;
   size_t want = npages + (align_pages > 1 ? align_pages - 1 : 0);
@@ -422,7 +422,7 @@ mspan_t *heap_alloc_run(size_t npages, size_t align_pages, int state) {
 }
 
 mspan_t *heap_alloc_short_run(size_t npages, size_t below) {
-  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
   mspan_t *r = run_find(npages);
   if (!r || r->npages >= below)
     return NULL;
@@ -430,7 +430,7 @@ mspan_t *heap_alloc_short_run(size_t npages, size_t below) {
 }
 
 int heap_grow_in_place(mspan_t *s, size_t npages) {
-  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
   if (npages <= s->npages)
     return 1;
   uintptr_t end = s->base + (uintptr_t)s->npages * PAGE_SIZE;
@@ -485,7 +485,7 @@ static mspan_t *scav_pick(int64_t cutoff) {
 size_t heap_scavenge(int64_t min_age_ns, size_t max_bytes) {
   size_t done = 0;
   int64_t cutoff = os_nanotime() - min_age_ns;
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   while (done < max_bytes) {
     mspan_t *s = scav_pick(cutoff);
     if (!s)
@@ -499,7 +499,7 @@ size_t heap_scavenge(int64_t min_age_ns, size_t max_bytes) {
     uintptr_t base = s->base;
     size_t n = s->npages;
     /* collect maximal ranges of unreleased pages */
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     size_t i = 0, rel = 0;
     while (i < n) {
       /* page_released reads bits written under the lock; the run is BUSY,
@@ -515,7 +515,7 @@ size_t heap_scavenge(int64_t min_age_ns, size_t max_bytes) {
       rel += j - i;
       i = j;
     }
-    hl_mutex_lock(&mheap.lock);
+    hl_lock(&mheap.lock);
     released_update(base, n, 0);
     mheap.released_bytes += rel * PAGE_SIZE;
     mheap.scavenged_total += rel * PAGE_SIZE;
@@ -541,7 +541,7 @@ size_t heap_scavenge(int64_t min_age_ns, size_t max_bytes) {
     if (!hl_debug.madvdontneed)
       break; /* MADV_FREE runs stay needzero: one pass per call */
   }
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   return done;
 }
 
@@ -595,7 +595,7 @@ static int treap_is_valid(mspan_t *t, size_t *n, int fatal) {
 }
 
 int heap_is_valid(int fatal) {
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   size_t pages = 0;
   int ok = 1;
   for (size_t b = 1; b < HEAP_BINS && ok; b++) {
@@ -625,6 +625,6 @@ int heap_is_valid(int fatal) {
       hl_throw("heap invalid: free_bytes disagrees with the free runs");
     ok = 0;
   }
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   return ok;
 }

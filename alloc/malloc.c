@@ -30,10 +30,10 @@ void *malloc_large(size_t size, size_t align_pages, int zero) {
     return NULL;
   }
   size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   mspan_t *s = heap_alloc_run(npages, align_pages, MSPAN_LARGE);
   if (!s) {
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     errno = ENOMEM;
     return NULL;
   }
@@ -41,7 +41,7 @@ void *malloc_large(size_t size, size_t align_pages, int zero) {
   mheap.large_bytes += (uint64_t)npages * PAGE_SIZE;
   mheap.large_objects++;
   span_map_ends(s);
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   if (zero && s->needzero)
     memset((void *)s->base, 0, size);
   return (void *)s->base;
@@ -123,12 +123,12 @@ HL_API void *hl_realloc(void *p, size_t size) {
       return p;
     if (size > old && size <= MAX_REQUEST) {
       size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-      hl_mutex_lock(&mheap.lock);
+      hl_lock(&mheap.lock);
       size_t before = s->npages;
       int ok = s->state == MSPAN_LARGE && heap_grow_in_place(s, npages);
       if (ok)
         mheap.large_bytes += (uint64_t)(s->npages - before) * PAGE_SIZE;
-      hl_mutex_unlock(&mheap.lock);
+      hl_unlock(&mheap.lock);
       if (ok)
         return p;
     }

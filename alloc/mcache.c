@@ -35,7 +35,7 @@ HL_HIDDEN mcache_t empty_mcache = {
 HL_HIDDEN __thread mcache_t *tls_mcache
     __attribute__((tls_model("initial-exec"))) = &empty_mcache;
 
-static hl_mutex_t registry_lock;
+static hl_lock_t registry_lock;
 static mcache_t *registry;
 static pthread_key_t exit_key;
 /* 0: nothing set up; 1: a thread is initialising; 2: ready.
@@ -72,7 +72,7 @@ mcache_t *mcache_attach(void) {
         cpu_relax();
     }
   }
-  hl_mutex_lock(&registry_lock);
+  hl_lock(&registry_lock);
   for (c = registry; c; c = c->next)
     if (!c->in_use)
       break;
@@ -82,7 +82,7 @@ mcache_t *mcache_attach(void) {
     registry = c;
   }
   c->in_use = 1;
-  hl_mutex_unlock(&registry_lock);
+  hl_unlock(&registry_lock);
   tls_mcache = c;
   if (first) {
     /* These may call malloc: tls_mcache is already set, so they do not
@@ -102,14 +102,14 @@ mcache_t *mcache_attach(void) {
  * heap lock. */
 static mspan_t *spancache_get(mcache_t *c) {
   if (c->nspancache == 0) {
-    hl_mutex_lock(&mheap.lock);
+    hl_lock(&mheap.lock);
     while (c->nspancache < SPANCACHE_SIZE / 2) {
       mspan_t *s = spanstruct_alloc();
       if (!s)
         break;
       c->spancache[c->nspancache++] = s;
     }
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     if (c->nspancache == 0)
       return NULL;
   }
@@ -218,11 +218,11 @@ void mcache_flush(mcache_t *c) {
     }
     c->nspans[sc] = 0;
   }
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   pagecache_flush(c);
   while (c->nspancache > 0)
     spanstruct_free(c->spancache[--c->nspancache]);
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   scavenger_kick();
 }
 
@@ -230,37 +230,37 @@ static void mcache_thread_exit(void *arg) {
   mcache_t *c = arg;
   mcache_flush(c);
   tls_mcache = &empty_mcache;
-  hl_mutex_lock(&registry_lock);
+  hl_lock(&registry_lock);
   c->in_use = 0;
-  hl_mutex_unlock(&registry_lock);
+  hl_unlock(&registry_lock);
 }
 
 void mcache_foreach(void (*fn)(mcache_t *, void *), void *arg) {
-  hl_mutex_lock(&registry_lock);
+  hl_lock(&registry_lock);
   for (mcache_t *c = registry; c; c = c->next)
     fn(c, arg);
-  hl_mutex_unlock(&registry_lock);
+  hl_unlock(&registry_lock);
 }
 
 /* ---- fork: hold every lock across fork so the child sees no lock held
  * by a thread that does not exist there. Order: docs/design/locking.md. */
 
-extern hl_mutex_t sbrk_lock;
+extern hl_lock_t sbrk_lock;
 
 void mcache_fork_prepare(void) {
-  hl_mutex_lock(&registry_lock);
+  hl_lock(&registry_lock);
   for (int i = 0; i < NUM_SIZE_CLASSES; i++)
-    hl_mutex_lock(&mcentral[i].lock);
-  hl_mutex_lock(&sbrk_lock);
-  hl_mutex_lock(&mheap.lock);
+    hl_lock(&mcentral[i].lock);
+  hl_lock(&sbrk_lock);
+  hl_lock(&mheap.lock);
 }
 
 void mcache_fork_parent(void) {
-  hl_mutex_unlock(&mheap.lock);
-  hl_mutex_unlock(&sbrk_lock);
+  hl_unlock(&mheap.lock);
+  hl_unlock(&sbrk_lock);
   for (int i = NUM_SIZE_CLASSES; i-- > 0;)
-    hl_mutex_unlock(&mcentral[i].lock);
-  hl_mutex_unlock(&registry_lock);
+    hl_unlock(&mcentral[i].lock);
+  hl_unlock(&registry_lock);
 }
 
 void mcache_fork_child(void) {

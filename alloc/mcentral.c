@@ -26,19 +26,19 @@ void mcentral_init(void) {
 
 void mcentral_put(mspan_t *s) {
   mcentral_t *mc = &mcentral[s->sizeclass];
-  hl_mutex_lock(&mc->lock);
+  hl_lock(&mc->lock);
   atomic_store_relaxed(&s->owner, NULL);
   s->in_central = 1;
   hl_list_push_back(&mc->spans, &s->link);
   atomic_store_relaxed(&mc->nspans, atomic_load_relaxed(&mc->nspans) + 1);
-  hl_mutex_unlock(&mc->lock);
+  hl_unlock(&mc->lock);
 }
 
 mspan_t *mcentral_adopt(int sizeclass, mcache_t *c) {
   mcentral_t *mc = &mcentral[sizeclass];
   if (atomic_load_relaxed(&mc->nspans) == 0)
     return NULL; /* a hint: a span put meanwhile is found next time */
-  hl_mutex_lock(&mc->lock);
+  hl_lock(&mc->lock);
   hl_list_t *e = hl_list_first(&mc->spans);
   mspan_t *s = NULL;
   if (e) {
@@ -48,7 +48,7 @@ mspan_t *mcentral_adopt(int sizeclass, mcache_t *c) {
     s->in_central = 0;
     atomic_store_relaxed(&s->owner, c);
   }
-  hl_mutex_unlock(&mc->lock);
+  hl_unlock(&mc->lock);
   return s;
 }
 
@@ -58,7 +58,7 @@ size_t mcentral_reclaim(void) {
     mcentral_t *mc = &mcentral[sc];
     if (atomic_load_relaxed(&mc->nspans) == 0)
       continue;
-    hl_mutex_lock(&mc->lock);
+    hl_lock(&mc->lock);
     hl_list_t *e = mc->spans.next;
     while (e != &mc->spans) {
       hl_list_t *next = e->next;
@@ -73,7 +73,7 @@ size_t mcentral_reclaim(void) {
       }
       e = next;
     }
-    hl_mutex_unlock(&mc->lock);
+    hl_unlock(&mc->lock);
   }
   return freed;
 }

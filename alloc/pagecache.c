@@ -41,7 +41,7 @@ static int cache_take(pagecache_t *pc, size_t npages, uintptr_t *out,
 /* Returns the cache's free pages to the heap as runs. Caller holds the
  * heap lock. */
 void pagecache_flush(mcache_t *c) {
-  HL_ASSERT_INTERNAL(hl_mutex_held(&mheap.lock));
+  HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
   pagecache_t *pc = &c->pcache;
   while (pc->bits) {
     unsigned at = (unsigned)__builtin_ctzll(pc->bits);
@@ -60,7 +60,7 @@ uintptr_t pagecache_alloc(mcache_t *c, size_t npages, int *needzero) {
   uintptr_t base;
   if (cache_take(&c->pcache, npages, &base, needzero))
     return base;
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   /* Reuse a short free run (a span freed earlier) before taking a chunk:
    * otherwise freed spans would sit in the bins, never coalescing into
    * the 64-page runs a chunk needs, while the heap grows. */
@@ -69,13 +69,13 @@ uintptr_t pagecache_alloc(mcache_t *c, size_t npages, int *needzero) {
     base = r->base;
     *needzero = r->needzero;
     spanstruct_free(r);
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     return base;
   }
   pagecache_flush(c);
   mspan_t *chunk = heap_alloc_run(PAGECACHE_PAGES, 1, MSPAN_BUSY);
   if (!chunk) {
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     return 0;
   }
   /* heap_alloc_run cleared the released bits: remember which pages were
@@ -85,7 +85,7 @@ uintptr_t pagecache_alloc(mcache_t *c, size_t npages, int *needzero) {
   c->pcache.released = chunk->needzero ? 0 : ~(uint64_t)0;
   atomic_add_relaxed(&mheap.cached_bytes, PAGECACHE_PAGES * PAGE_SIZE);
   spanstruct_free(chunk);
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   if (!cache_take(&c->pcache, npages, &base, needzero))
     hl_throw("pagecache: fresh chunk cannot hold a small span");
   return base;

@@ -26,26 +26,26 @@ typedef struct sbrk_chunk {
   _Atomic uintptr_t cur;
 } sbrk_chunk_t;
 
-HL_HIDDEN hl_mutex_t sbrk_lock;
+HL_HIDDEN hl_lock_t sbrk_lock;
 static _Atomic(sbrk_chunk_t *) current;
 static _Atomic uint64_t handed_out;
 
 static int sbrk_refill(sbrk_chunk_t *seen, size_t need) {
-  hl_mutex_lock(&sbrk_lock);
+  hl_lock(&sbrk_lock);
   if (atomic_load_relaxed(&current) != seen) {
-    hl_mutex_unlock(&sbrk_lock);
+    hl_unlock(&sbrk_lock);
     return 0;
   }
   size_t bytes = need + PAGE_SIZE > SBRK_CHUNK ? need + PAGE_SIZE : SBRK_CHUNK;
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   mspan_t *s = heap_alloc_run((bytes + PAGE_SIZE - 1) >> PAGE_SHIFT, 1,
                               MSPAN_SBRK);
   if (s)
     pagemap_set(s->base, s->npages, s);
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   sbrk_chunk_t *ch = s ? meta_alloc(sizeof *ch) : NULL;
   if (!ch) {
-    hl_mutex_unlock(&sbrk_lock);
+    hl_unlock(&sbrk_lock);
     return -1;
   }
   ch->base = s->base;
@@ -53,7 +53,7 @@ static int sbrk_refill(sbrk_chunk_t *seen, size_t need) {
   atomic_store_relaxed(&ch->cur, ch->base);
   /* release: a thread loading `current` sees the chunk's fields. */
   atomic_store_release(&current, ch);
-  hl_mutex_unlock(&sbrk_lock);
+  hl_unlock(&sbrk_lock);
   return 0;
 }
 

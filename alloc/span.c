@@ -133,9 +133,9 @@ void span_free_small(mspan_t *s) {
   atomic_sub_relaxed(&span_count[s->sizeclass], 1);
   atomic_store_relaxed(&s->owner, NULL);
   s->freelist = NULL;
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   heap_free_run(s);
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
 }
 
 #define CHECK(c, msg)                                                          \

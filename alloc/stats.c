@@ -36,7 +36,7 @@ HL_API void hl_heap_stats(hl_heap_stats_t *out) {
     out->bytes_in_use += k->objects_in_use * k->size;
     span_bytes += k->spans * k->span_pages * PAGE_SIZE;
   }
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   out->bytes_in_use += mheap.large_bytes;
   out->bytes_in_spans = span_bytes + mheap.large_bytes;
   /* released_bytes counts free-run pages only (a run taken from the heap
@@ -49,7 +49,7 @@ HL_API void hl_heap_stats(hl_heap_stats_t *out) {
   out->large_objects = mheap.large_objects;
   out->large_bytes = mheap.large_bytes;
   out->scavenged_total = mheap.scavenged_total;
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   out->sbrk_bytes = sbrk_bytes();
 }
 
@@ -93,9 +93,9 @@ HL_API int hl_heap_validate(int fatal) {
       return 0;
     mcentral_t *mc = &mcentral[sc];
     {
-      hl_mutex_lock(&mc->lock);
+      hl_lock(&mc->lock);
       int ok = list_is_valid(&mc->spans, NULL, fatal);
-      hl_mutex_unlock(&mc->lock);
+      hl_unlock(&mc->lock);
       if (!ok)
         return 0;
     }

@@ -188,14 +188,14 @@ struct mcache {
 /* mcentral: spans of one class that no mcache owns (left by exiting
  * threads or flushed). Protected by lock. */
 typedef struct mcentral {
-  hl_mutex_t lock;
+  hl_lock_t lock;
   hl_list_t spans;
   _Atomic uint64_t nspans; /* written under lock; read without it as a hint */
 } mcentral_t;
 
 /* The treap of long free runs. */
 typedef struct mheap {
-  hl_mutex_t lock; /* protects everything below */
+  hl_lock_t lock; /* protects everything below */
   hl_list_t bins[HEAP_BINS]; /* free runs of exactly n pages, n >= 1 */
   uint64_t binmask[HEAP_BINS / 64];
   mspan_t *treap;

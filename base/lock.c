@@ -11,7 +11,7 @@
 #include "base/lock.h"
 #include "base/os.h"
 
-void hl_mutex_lock_slow(hl_mutex_t *m) {
+void hl_lock_slow(hl_lock_t *m) {
   for (int i = 0; i < 100; i++) {
     uint32_t e = 0;
     if (atomic_load_relaxed(&m->state) == 0 &&
@@ -19,9 +19,9 @@ void hl_mutex_lock_slow(hl_mutex_t *m) {
       return;
     cpu_relax();
   }
-  /* acquire: pairs with the release exchange in hl_mutex_unlock. */
+  /* acquire: pairs with the release exchange in hl_unlock. */
   while (atomic_exchange_acquire(&m->state, 2) != 0)
     futex_wait(&m->state, 2, -1);
 }
 
-void hl_mutex_unlock_slow(hl_mutex_t *m) { futex_wake(&m->state, 1); }
+void hl_unlock_slow(hl_lock_t *m) { futex_wake(&m->state, 1); }

@@ -1,9 +1,11 @@
 /*
  * base/lock.h — a futex mutex and a spin lock.
  *
- * hl_mutex_t is Drepper's three-state futex mutex (0 unlocked, 1 locked,
- * 2 locked with waiters) with a short spin before sleeping. It never
- * allocates and may be statically initialised with HL_MUTEX_INIT (zero).
+ * hl_lock_t is the runtime's internal lock (Go's runtime.mutex; goroutines
+ * use the scheduler's hl_mutex_t): Drepper's three-state futex mutex (0
+ * unlocked, 1 locked, 2 locked with waiters) with a short spin before
+ * sleeping. It never allocates and may be statically initialised with
+ * HL_LOCK_INIT (zero).
  * Lock order across the runtime is written in docs/design/locking.md.
  */
 #ifndef HL_BASE_LOCK_H
@@ -12,35 +14,35 @@
 #include "base/atomic.h"
 #include "base/debug.h"
 
-typedef struct hl_mutex {
+typedef struct hl_lock {
   _Atomic uint32_t state;
-} hl_mutex_t;
-#define HL_MUTEX_INIT {0}
+} hl_lock_t;
+#define HL_LOCK_INIT {0}
 
-void hl_mutex_lock_slow(hl_mutex_t *m);
-void hl_mutex_unlock_slow(hl_mutex_t *m);
+void hl_lock_slow(hl_lock_t *m);
+void hl_unlock_slow(hl_lock_t *m);
 
-static inline void hl_mutex_lock(hl_mutex_t *m) {
+static inline void hl_lock(hl_lock_t *m) {
   uint32_t expected = 0;
-  /* acquire: pairs with the release in hl_mutex_unlock. */
+  /* acquire: pairs with the release in hl_unlock. */
   if (hl_likely(atomic_cas_weak_acquire(&m->state, &expected, 1)))
     return;
-  hl_mutex_lock_slow(m);
+  hl_lock_slow(m);
 }
 
-static inline bool hl_mutex_trylock(hl_mutex_t *m) {
+static inline bool hl_trylock(hl_lock_t *m) {
   uint32_t expected = 0;
   return atomic_cas_strong_acq_rel(&m->state, &expected, 1);
 }
 
-static inline void hl_mutex_unlock(hl_mutex_t *m) {
-  /* release: pairs with the acquire in hl_mutex_lock. */
+static inline void hl_unlock(hl_lock_t *m) {
+  /* release: pairs with the acquire in hl_lock. */
   if (hl_unlikely(atomic_exchange_release(&m->state, 0) == 2))
-    hl_mutex_unlock_slow(m);
+    hl_unlock_slow(m);
 }
 
 /* True when some thread holds m (for assertions: "caller holds m"). */
-static inline bool hl_mutex_held(hl_mutex_t *m) {
+static inline bool hl_lock_held(hl_lock_t *m) {
   return atomic_load_relaxed(&m->state) != 0;
 }
 

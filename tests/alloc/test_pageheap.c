@@ -15,19 +15,19 @@
 #include "heaplab/alloc.h"
 
 static mspan_t *take(size_t n, size_t align) {
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   mspan_t *s = heap_alloc_run(n, align, MSPAN_LARGE);
   assert_non_null(s);
   span_map_ends(s); /* as malloc_large does */
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   assert_int_equal(s->npages, n);
   return s;
 }
 
 static void give(mspan_t *s) {
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   heap_free_run(s);
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
 }
 
 static void test_index_lookup(void **st) {
@@ -113,11 +113,11 @@ static void test_treap_best_fit(void **st) {
   /* each request gets a run of the smallest sufficient length */
   for (int k = 0; k < 10; k++) {
     size_t want = 128 + (size_t)(rand() % 300);
-    hl_mutex_lock(&mheap.lock);
+    hl_lock(&mheap.lock);
     mspan_t *b = brute_best(mheap.treap, want, NULL);
     assert_non_null(b);
     uint32_t best_pages = b->npages;
-    hl_mutex_unlock(&mheap.lock);
+    hl_unlock(&mheap.lock);
     got[k] = take(want, 1);
     /* carved from the low end of a run of exactly best_pages pages: the
      * remainder (if any) follows it */
@@ -150,10 +150,10 @@ static void test_grow_in_place(void **st) {
   (void)st;
   mspan_t *a = take(4, 1), *b = take(4, 1), *sep = take(1, 1);
   give(b);
-  hl_mutex_lock(&mheap.lock);
+  hl_lock(&mheap.lock);
   assert_true(heap_grow_in_place(a, 8));
   assert_false(heap_grow_in_place(a, 9)); /* sep is in the way */
-  hl_mutex_unlock(&mheap.lock);
+  hl_unlock(&mheap.lock);
   assert_int_equal(a->npages, 8);
   assert_ptr_equal(span_of(a->base + 7 * PAGE_SIZE), a);
   assert_null(span_of(a->base + 3 * PAGE_SIZE)); /* the old end */
