@@ -140,6 +140,9 @@ extern HL_HIDDEN mcache_t empty_mcache;
 extern HL_HIDDEN __thread mcache_t *tls_mcache
     __attribute__((tls_model("initial-exec")));
 mcache_t *mcache_attach(void); /* gives the thread an mcache */
+/* An mcache owned by no thread (a scheduler P's): the owner sets
+ * tls_mcache to it while it runs there. */
+mcache_t *mcache_create(void);
 void *mcache_refill(mcache_t *c, int sizeclass); /* returns an object */
 /* Pops s's free list (non-empty), checking the free mark. */
 void *span_pop(mcache_t *c, mspan_t *s, int sizeclass);

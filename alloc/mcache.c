@@ -98,6 +98,24 @@ mcache_t *mcache_attach(void) {
   return c;
 }
 
+mcache_t *mcache_create(void) {
+  if (tls_mcache == &empty_mcache)
+    mcache_attach(); /* makes sure the allocator is set up */
+  hl_lock(&registry_lock);
+  mcache_t *c;
+  for (c = registry; c; c = c->next)
+    if (!c->in_use)
+      break;
+  if (!c) {
+    c = mcache_new();
+    c->next = registry;
+    registry = c;
+  }
+  c->in_use = 1;
+  hl_unlock(&registry_lock);
+  return c;
+}
+
 /* Takes a span struct from the per-mcache cache, refilling it under the
  * heap lock. */
 static mspan_t *spancache_get(mcache_t *c) {

@@ -53,7 +53,8 @@
 #include <unistd.h>
 
 #define HL_DEBUG_DEFAULTS                                                      \
-  { .sbrk = 0, .scavdelay_ms = 1000, .madvdontneed = 1, .scavenger = 1 }
+  { .sbrk = 0, .scavdelay_ms = 1000, .madvdontneed = 1, .scavenger = 1,     \
+    .stacksize_kib = 256, .schedtrace_ms = 0, .scheddetail = 0 }
 
 hl_debug_vars_t hl_debug = HL_DEBUG_DEFAULTS;
 
@@ -174,9 +175,22 @@ static const debug_key_t keys[] = {
      FIELD(scavdelay_ms)},
     {.name = "madvdontneed", .kind = KIND_BOOL, FIELD(madvdontneed)},
     {.name = "scavenger", .kind = KIND_BOOL, FIELD(scavenger)},
+    {.name = "stacksize",
+     .kind = KIND_INT,
+     .min = 16,
+     .max = 65536,
+     .unit = "KiB",
+     FIELD(stacksize_kib)},
+    {.name = "schedtrace",
+     .kind = KIND_INT,
+     .min = 0,
+     .max = 3600000,
+     .unit = "milliseconds",
+     FIELD(schedtrace_ms)},
+    {.name = "scheddetail", .kind = KIND_BOOL, FIELD(scheddetail)},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
-_Static_assert(NKEYS == 4,
+_Static_assert(NKEYS == 7,
                "a key was added or removed: update the key list in env.h "
                "and the known-keys message in tests/base/test_env.c");
 

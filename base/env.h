@@ -15,6 +15,9 @@
  *   madvdontneed=0|1    release with MADV_DONTNEED (1, default) or
  *                       MADV_FREE (0)
  *   scavenger=0|1       run the background scavenger thread (default 1)
+ *   stacksize=KIB       goroutine stack reservation (16..65536, default 256)
+ *   schedtrace=MS       print a scheduler summary line every MS ms (0: off)
+ *   scheddetail=0|1     with schedtrace: one line per P, M and goroutine
  */
 #ifndef HL_BASE_ENV_H
 #define HL_BASE_ENV_H
@@ -27,6 +30,9 @@ typedef struct hl_debug_vars {
   int64_t scavdelay_ms;
   int madvdontneed;
   int scavenger;
+  int64_t stacksize_kib;
+  int64_t schedtrace_ms;
+  int scheddetail;
 } hl_debug_vars_t;
 
 /* The process-wide settings, filled by hl_env_init(). */

@@ -176,7 +176,9 @@ static void test_parse_list(void **state) {
 
 /* ---- hl_debug_parse: rejected ------------------------------------------ */
 
-#define KNOWN "(known: sbrk, scavdelay, madvdontneed, scavenger)"
+#define KNOWN                                                                  \
+  "(known: sbrk, scavdelay, madvdontneed, scavenger, stacksize, schedtrace, "   \
+  "scheddetail)"
 #define BOOL "(accepted: 0 or 1)"
 #define DELAY "(accepted: 0..3600000 milliseconds)"
 

@@ -1,0 +1,118 @@
+/*
+ * sched/internal.h — cross-file prototypes of the scheduler, grouped by
+ * defining file. Lock order: sched.lock -> (channel / sema locks are
+ * leaves taken by a G; never hold one across a park except through
+ * gopark's unlock callback) — see docs/design/locking.md.
+ *
+ * Rule for every runtime entry that reads m->p or touches P state: bracket
+ * it with m_lock()/m_unlock() (acquirem/releasem in Go), so the
+ * preemption signal never takes a P from under runtime code.
+ */
+#ifndef HL_SCHED_INTERNAL_H
+#define HL_SCHED_INTERNAL_H
+
+#include "base/debug.h"
+#include "sched/types.h"
+
+extern HL_HIDDEN schedt_t sched;
+extern HL_HIDDEN __thread m_t *tls_m __attribute__((tls_model("initial-exec")));
+
+/* ---- ctx.c / ctx_<arch>.S ---- */
+void hl_ctx_switch(void **save_sp, void *load_sp);
+/* Prepares gp's stack so that switching to it calls entry(arg). */
+void ctx_make(g_t *gp, void (*entry)(void *), void *arg);
+/* Switches from the running G `from` to `to` (sanitizer-annotated). */
+void ctx_switch(g_t *from, g_t *to);
+void ctx_g_created(g_t *gp); /* sanitizer fiber set-up */
+void ctx_g_destroyed(g_t *gp);
+
+/* ---- stack.c ---- */
+/* Allocates a stack of sched.stacksize; 0 or -ENOMEM. */
+int stack_alloc(stack_t_ *st);
+void stack_free(stack_t_ *st);
+/* Releases the touched pages of a dead stack beyond its first. */
+void stack_trim(stack_t_ *st);
+/* Checks a slab stack's canary (fatal if overwritten). */
+void stack_check(g_t *gp);
+void stack_set_canary(g_t *gp); /* slab stacks: write the canary */
+void stack_overflow_init(void); /* SIGSEGV handler on an alternate stack */
+void stack_thread_init(void);   /* per-thread alternate signal stack */
+
+/* ---- proc.c ---- */
+static inline m_t *getm(void) { return tls_m; }
+/* Current G (NULL outside the runtime; g0 while on the scheduler). */
+static inline g_t *getg(void) {
+  m_t *mp = tls_m;
+  return mp ? (mp->curg ? mp->curg : &mp->g0) : NULL;
+}
+static inline void m_lock(m_t *mp) { mp->locks++; }
+static inline void m_unlock(m_t *mp) { mp->locks--; }
+/* The calling goroutine, or a fatal error naming `fn` when called from
+ * outside a goroutine. */
+g_t *curg_or_die(const char *fn);
+
+/* Parks the current G (status WAITING, reason) after its context is saved;
+ * then, on g0, unlockf(gp, arg) runs: if it returns false the G is
+ * resumed at once. The G resumes when someone calls goready. */
+void gopark(bool (*unlockf)(g_t *gp, void *arg), void *arg, int reason);
+/* Makes a WAITING G runnable on the current P (runnext). Callable from a
+ * G or from g0 with a P; without a P (sysmon, signal-free threads) use
+ * goready_global. */
+void goready(g_t *gp);
+void goready_global(g_t *gp);
+/* Current P of the calling M (NULL without one). */
+static inline p_t *getp(void) { return tls_m ? tls_m->p : NULL; }
+uint32_t fastrand(void);
+int64_t sched_nanotime(void);
+void wakep(void);
+/* Puts a list of G (linked by schedlink) on the global run queue and
+ * starts Ms for them. */
+void injectglist(g_t *head);
+
+/* ---- runq.c ---- */
+void runqput(p_t *pp, g_t *gp, bool next);
+g_t *runqget(p_t *pp, bool *inherit);
+g_t *runqsteal(p_t *pp, p_t *victim, bool stealnext);
+bool runqempty(p_t *pp);
+void globrunqput(g_t *gp);      /* caller holds sched.lock */
+void globrunqputhead(g_t *gp);  /* caller holds sched.lock */
+g_t *globrunqget(p_t *pp, int max); /* caller holds sched.lock */
+
+/* ---- timer.c ---- */
+/* A one-shot timer: at `when` (nanotime) f(arg) runs on some M's g0 with
+ * a P held (so it may goready) and the timer heap's lock held (so it must
+ * not add or delete timers). Owned by its creator; must stay valid until
+ * it fires or timer_del returns. */
+typedef struct hl_timer {
+  int64_t when;
+  void (*f)(void *arg);
+  void *arg;
+  p_t *pp;     /* heap it is in (NULL: none) */
+  int32_t idx; /* index in that heap */
+} hl_timer_t;
+/* Adds t to the current P's heap. */
+void timer_add(hl_timer_t *t);
+/* Removes t if it has not fired yet; returns true if it was removed. */
+bool timer_del(hl_timer_t *t);
+/* Runs pp's expired timers (may ready Gs); returns the next deadline
+ * (0: none). Called by the scheduler with pp held. */
+int64_t timers_run(p_t *pp, int64_t now);
+/* Earliest deadline over all Ps (0: none). */
+int64_t timers_next_all(void);
+
+/* ---- netpoll.c ---- */
+/* Polls for I/O readiness; block_ns < 0 blocks, 0 does not. Readies the
+ * Gs whose I/O is ready through *list (schedlink) and returns them. */
+g_t *netpoll(int64_t block_ns);
+bool netpoll_inited(void);
+void netpoll_break(void); /* wakes a blocked netpoll */
+extern HL_HIDDEN _Atomic int64_t netpoll_waiters;
+
+/* ---- sysmon.c ---- */
+void sysmon_start(void);
+
+/* ---- dump.c ---- */
+void goroutine_dump(int fd);
+void sched_checkdead(void); /* caller holds sched.lock */
+
+#endif

@@ -1,0 +1,1127 @@
+/*
+ * sched/proc.c — the scheduler: Ms, Ps, schedule(), park/ready, goroutine
+ * creation and exit, syscalls, thread locking, hl_main.
+ *
+ * Entry points: hl_main, hl_go, hl_yield, hl_exit, hl_goid,
+ * hl_numgoroutine, hl_maxprocs, hl_safepoint, hl_lock_os_thread,
+ * hl_unlock_os_thread, hl_syscall_enter/exit; internally gopark, goready,
+ * wakep, injectglist.
+ *
+ * The scheduler (Go's proc.go, same names):
+ *  1. Every M runs mstart_loop on its g0 (its thread stack): pick a G
+ *     (schedule), switch to it (execute), and when it switches back run
+ *     the action it left in m->after (park: call the unlock callback;
+ *     yield: run queue; exit: free it), then loop.
+ *  2. schedule(): every 61st tick the global queue first (fairness), then
+ *     the P's runnext and ring, then findrunnable().
+ *  3. findrunnable(): timers, local queue, global queue, network poll,
+ *     then steal from other Ps (4 rounds over all Ps in random order) if
+ *     allowed to spin; else give the P back and sleep (stopm) until work
+ *     arrives or the next timer is due.
+ *  4. Spinning: an M looking for work is "spinning". At most half the busy
+ *     Ps' worth of Ms spin (2 * nmspinning < gomaxprocs - npidle). When a
+ *     G becomes runnable and there is an idle P but no spinning M, wakep()
+ *     starts one; a spinning M that finds work wakes another before
+ *     running it (resetspinning), so work spreads without a thundering
+ *     herd.
+ *  5. Lost wakeups: an M about to sleep re-checks every P's queue after
+ *     leaving the spinning state (the "delicate dance" of Go's
+ *     findrunnable), because a G put on a queue just before may have seen
+ *     it spinning and not woken anyone.
+ *  6. Syscalls: hl_syscall_enter leaves the P in state SYSCALL, still tied
+ *     to the M; hl_syscall_exit takes it back with a CAS if nobody took it
+ *     (fast path). sysmon hands a P stuck in a syscall for > 20 us to
+ *     another M (sysmon.c).
+ *  7. Allocation: each P owns an mcache; an M holding a P allocates from
+ *     it (tls_mcache), an M without one from its thread's own.
+ *
+ * Rejected: switching directly from one G to the next without g0. It saves
+ * one switch per yield but the G being left must not be visible on a run
+ * queue until its context is saved; Go's mcall pattern (do the bookkeeping
+ * on g0 after the switch) makes that trivially true.
+ */
+#include "sched/internal.h"
+#include "alloc/internal.h"
+#include "base/env.h"
+#include "base/os.h"
+#include "heaplab/alloc.h"
+#include "heaplab/sched.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+HL_HIDDEN schedt_t sched;
+HL_HIDDEN __thread m_t *tls_m __attribute__((tls_model("initial-exec")));
+
+static bool schedule(m_t *mp);
+static void execute(m_t *mp, g_t *gp, bool inherit);
+static void mstart_loop(m_t *mp);
+static bool stopm(m_t *mp);
+static void startm(p_t *pp, bool spinning);
+static void handoffp(p_t *pp);
+
+/* ---------------------------------------------------------------- misc */
+
+int64_t sched_nanotime(void) { return os_nanotime(); }
+
+uint32_t fastrand(void) {
+  m_t *mp = tls_m;
+  uint64_t x = mp ? mp->rand : (uint64_t)os_nanotime();
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  if (mp)
+    mp->rand = x;
+  return (uint32_t)(x >> 16);
+}
+
+g_t *curg_or_die(const char *fn) {
+  m_t *mp = tls_m;
+  if (!mp || !mp->curg)
+    hl_throwf("%s called outside a goroutine (start the runtime with "
+              "hl_main and call it from a goroutine)",
+              fn);
+  return mp->curg;
+}
+
+/* --------------------------------------------------------- P handling */
+
+/* Associates pp with mp. pp was idle (or handed over) and is now owned by
+ * mp: its mcache becomes the thread's allocation cache. */
+static void acquirep(m_t *mp, p_t *pp) {
+  HL_ASSERT(atomic_load_relaxed(&pp->m) == NULL);
+  atomic_store_relaxed(&pp->m, mp);
+  atomic_store_release(&pp->status, P_RUNNING);
+  mp->p = pp;
+  tls_mcache = pp->mcache;
+}
+
+static p_t *releasep(m_t *mp) {
+  p_t *pp = mp->p;
+  HL_ASSERT(pp && atomic_load_relaxed(&pp->m) == mp);
+  atomic_store_relaxed(&pp->m, NULL);
+  atomic_store_release(&pp->status, P_IDLE);
+  mp->p = NULL;
+  tls_mcache = mp->mcache;
+  return pp;
+}
+
+/* Caller holds sched.lock. */
+static void pidleput(p_t *pp) {
+  pp->link = sched.pidle;
+  sched.pidle = pp;
+  atomic_add_relaxed(&sched.npidle, 1);
+}
+
+/* Caller holds sched.lock. */
+static p_t *pidleget(void) {
+  p_t *pp = sched.pidle;
+  if (pp) {
+    sched.pidle = pp->link;
+    atomic_sub_relaxed(&sched.npidle, 1);
+  }
+  return pp;
+}
+
+/* --------------------------------------------------------- M handling */
+
+static void *mstart(void *arg);
+
+static m_t *allocm(void) {
+  m_t *mp = hl_calloc(1, sizeof *mp);
+  if (!mp)
+    hl_throw("out of memory: cannot allocate an M");
+  mp->id = atomic_add_relaxed(&sched.mnext, 1);
+  mp->rand = (uint64_t)os_nanotime() * 0x9E3779B97F4A7C15ull + (uint64_t)mp->id;
+  if (!mp->rand)
+    mp->rand = 1;
+  mp->g0.stack.kind = STACK_NATIVE;
+  mp->g0.goid = 0;
+  hl_lock(&sched.lock);
+  mp->alllink = sched.allm;
+  sched.allm = mp;
+  sched.mcount++;
+  hl_unlock(&sched.lock);
+  return mp;
+}
+
+/* Starts a new M (thread) that will run with pp (may be NULL). */
+static void newm(p_t *pp, bool spinning) {
+  m_t *mp = allocm();
+  mp->nextp = pp;
+  mp->spinning = spinning;
+  int r = os_thread_start(mstart, mp, 512 << 10);
+  if (r != 0)
+    hl_throwf("cannot create a thread for the scheduler (error %d): too "
+              "many threads?",
+              -r);
+}
+
+/* Caller holds sched.lock. */
+static void mput(m_t *mp) {
+  mp->schedlink = sched.midle;
+  sched.midle = mp;
+  sched.nmidle++;
+  mp->idle = true;
+  sched_checkdead();
+}
+
+/* Caller holds sched.lock. */
+static m_t *mget(void) {
+  m_t *mp = sched.midle;
+  if (mp) {
+    sched.midle = mp->schedlink;
+    sched.nmidle--;
+    mp->idle = false;
+  }
+  return mp;
+}
+
+static void notewakeup(m_t *mp) {
+  /* release: the waker's writes (nextp, spinning) are seen by the woken. */
+  atomic_store_release(&mp->note, 1);
+  futex_wake(&mp->note, 1);
+}
+
+/* Sleeps until notewakeup or timeout (< 0: none). */
+static void notesleep(m_t *mp, int64_t timeout) {
+  int64_t deadline = timeout >= 0 ? os_nanotime() + timeout : -1;
+  /* acquire: pairs with the release in notewakeup. */
+  while (atomic_load_acquire(&mp->note) == 0) {
+    int64_t left = -1;
+    if (deadline >= 0) {
+      left = deadline - os_nanotime();
+      if (left <= 0)
+        break;
+    }
+    futex_wait(&mp->note, 0, left);
+  }
+  /* Consume a wakeup, even one that raced with the timeout: acquire, so
+   * the waker's nextp is visible to the caller's check that follows.
+   * (Clearing with a plain store could erase a wakeup that arrived after
+   * the timeout and leave this M asleep with a P handed to it.) */
+  atomic_exchange_acquire(&mp->note, 0);
+}
+
+/* Starts an M (idle or new) to run pp; if pp is NULL takes an idle P, and
+ * does nothing if there is none. */
+static void startm(p_t *pp, bool spinning) {
+  m_t *self = tls_m;
+  if (self)
+    m_lock(self);
+  hl_lock(&sched.lock);
+  if (!pp) {
+    pp = pidleget();
+    if (!pp) {
+      hl_unlock(&sched.lock);
+      if (spinning)
+        atomic_sub_relaxed(&sched.nmspinning, 1);
+      if (self)
+        m_unlock(self);
+      return;
+    }
+  }
+  m_t *mp = mget();
+  hl_unlock(&sched.lock);
+  if (!mp) {
+    newm(pp, spinning);
+  } else {
+    mp->spinning = spinning;
+    mp->nextp = pp;
+    notewakeup(mp);
+  }
+  if (self)
+    m_unlock(self);
+}
+
+void wakep(void) {
+  if (atomic_load_relaxed(&sched.npidle) == 0)
+    return;
+  int32_t zero = 0;
+  /* one spinning M at a time is enough to find the new work */
+  if (atomic_load_relaxed(&sched.nmspinning) != 0 ||
+      !atomic_cas_strong_acq_rel(&sched.nmspinning, &zero, 1))
+    return;
+  startm(NULL, true);
+}
+
+/* Hands off pp from an M that is blocking (syscall, locked G). */
+static void handoffp(p_t *pp) {
+  if (!runqempty(pp) || atomic_load_relaxed(&sched.runqsize) != 0) {
+    startm(pp, false);
+    return;
+  }
+  int32_t zero = 0;
+  if (atomic_load_relaxed(&sched.nmspinning) +
+              atomic_load_relaxed(&sched.npidle) ==
+          0 &&
+      atomic_cas_strong_acq_rel(&sched.nmspinning, &zero, 1)) {
+    startm(pp, true);
+    return;
+  }
+  hl_lock(&sched.lock);
+  if (atomic_load_relaxed(&sched.runqsize) != 0) {
+    hl_unlock(&sched.lock);
+    startm(pp, false);
+    return;
+  }
+  /* timers of this P must keep firing: if every other P is idle, give it
+   * an M that will sleep until the next timer */
+  if (pp->timers && atomic_load_relaxed(&sched.npidle) == sched.gomaxprocs - 1) {
+    hl_unlock(&sched.lock);
+    startm(pp, false);
+    return;
+  }
+  pidleput(pp);
+  hl_unlock(&sched.lock);
+}
+
+/* Parks mp until another M hands it a P (m->nextp). The M holds no P.
+ * Returns false only for m0 woken because the main goroutine exited. */
+static bool stopm(m_t *mp) {
+  HL_ASSERT(mp->p == NULL);
+  hl_lock(&sched.lock);
+  mput(mp);
+  /* main_done is set before goexit0 looks (under this lock) for an idle
+   * m0 to wake: either it saw us idle, or we see main_done here */
+  bool leave = mp == sched.m0 && atomic_load_acquire(&sched.main_done);
+  hl_unlock(&sched.lock);
+  if (leave)
+    atomic_store_relaxed(&mp->note, 1); /* fall through to the exit below */
+  int64_t next = timers_next_all();
+  for (;;) {
+    int64_t wait = -1;
+    if (next > 0) {
+      wait = next - os_nanotime();
+      if (wait < 0)
+        wait = 0;
+    }
+    notesleep(mp, wait);
+    if (mp->nextp)
+      break;
+    if (mp == sched.m0 && atomic_load_acquire(&sched.main_done)) {
+      hl_lock(&sched.lock);
+      if (mp->nextp) { /* handed a P after all: run with it */
+        hl_unlock(&sched.lock);
+        break;
+      }
+      if (mp->idle) {
+        m_t **link = &sched.midle;
+        while (*link && *link != mp)
+          link = &(*link)->schedlink;
+        if (*link) {
+          *link = mp->schedlink;
+          sched.nmidle--;
+        }
+        mp->idle = false;
+      }
+      hl_unlock(&sched.lock);
+      return false;
+    }
+    /* timed out: a timer is due. Try to get a P to run it. */
+    hl_lock(&sched.lock);
+    if (mp->nextp) { /* handed a P while we looked */
+      hl_unlock(&sched.lock);
+      break;
+    }
+    p_t *pp = NULL;
+    if (mp->idle) {
+      pp = pidleget();
+      if (pp) { /* leave the idle list */
+        m_t **link = &sched.midle;
+        while (*link && *link != mp)
+          link = &(*link)->schedlink;
+        if (*link) {
+          *link = mp->schedlink;
+          sched.nmidle--;
+          mp->idle = false;
+        }
+      }
+    }
+    hl_unlock(&sched.lock);
+    if (pp) {
+      mp->nextp = pp;
+      break;
+    }
+    next = timers_next_all();
+  }
+  p_t *pp = mp->nextp;
+  mp->nextp = NULL;
+  acquirep(mp, pp);
+  return true;
+}
+
+/* A spinning M found work: stop spinning and, if it was the last spinner,
+ * wake another so the remaining work keeps being looked for. */
+static void resetspinning(m_t *mp) {
+  mp->spinning = false;
+  int32_t n = atomic_sub_acq_rel(&sched.nmspinning, 1) - 1;
+  if (n < 0)
+    hl_throw("resetspinning: negative nmspinning");
+  wakep();
+}
+
+/* ----------------------------------------------------------- G handling */
+
+static void goentry(void *arg);
+
+/* Puts a dead G (with its stack) on pp's free list. */
+static void gfput(p_t *pp, g_t *gp) {
+  gp->schedlink = pp->gfree;
+  pp->gfree = gp;
+  pp->ngfree++;
+  if (pp->ngfree >= GFREE_MAX) {
+    hl_lock(&sched.lock);
+    while (pp->ngfree > GFREE_MAX / 2) {
+      g_t *g1 = pp->gfree;
+      pp->gfree = g1->schedlink;
+      pp->ngfree--;
+      g1->schedlink = sched.gfree;
+      sched.gfree = g1;
+      sched.ngfree++;
+    }
+    hl_unlock(&sched.lock);
+  }
+}
+
+static g_t *gfget(p_t *pp) {
+  if (!pp->gfree && sched.gfree) {
+    hl_lock(&sched.lock);
+    while (pp->ngfree < GFREE_MAX / 2 && sched.gfree) {
+      g_t *g1 = sched.gfree;
+      sched.gfree = g1->schedlink;
+      sched.ngfree--;
+      g1->schedlink = pp->gfree;
+      pp->gfree = g1;
+      pp->ngfree++;
+    }
+    hl_unlock(&sched.lock);
+  }
+  g_t *gp = pp->gfree;
+  if (gp) {
+    pp->gfree = gp->schedlink;
+    pp->ngfree--;
+  }
+  return gp;
+}
+
+static g_t *malg(void) {
+  g_t *gp = hl_calloc(1, sizeof *gp);
+  if (!gp)
+    return NULL;
+  if (stack_alloc(&gp->stack) != 0) {
+    hl_free(gp);
+    return NULL;
+  }
+  ctx_g_created(gp);
+  hl_lock(&sched.allglock);
+  gp->alllink = sched.allgs;
+  sched.allgs = gp;
+  hl_unlock(&sched.allglock);
+  return gp;
+}
+
+/* Creates a runnable G for fn(arg) on pp; returns it (NULL: no memory). */
+static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
+  g_t *gp = gfget(pp);
+  if (!gp) {
+    gp = malg();
+    if (!gp)
+      return NULL;
+  }
+  gp->fn = fn;
+  gp->arg = arg;
+  gp->goid = atomic_add_relaxed(&sched.goidgen, 1) + 1;
+  gp->m = NULL;
+  gp->lockedm = NULL;
+  gp->lockcount = 0;
+  gp->param = NULL;
+  gp->waiting = NULL;
+  gp->waitreason = WAIT_NONE;
+  gp->created = os_nanotime();
+  stack_set_canary(gp);
+  ctx_make(gp, goentry, gp);
+  gp->stack.dirty = 1;
+  atomic_add_relaxed(&sched.ngoroutines, 1);
+  atomic_store_release(&gp->status, G_RUNNABLE);
+  return gp;
+}
+
+HL_API int64_t hl_go(void (*fn)(void *), void *arg) {
+  g_t *self = curg_or_die("hl_go");
+  m_t *mp = self->m;
+  m_lock(mp);
+  g_t *gp = newproc1(mp->p, fn, arg);
+  if (!gp) {
+    m_unlock(mp);
+    hl_throw("cannot create a goroutine: out of memory for its stack");
+  }
+  int64_t id = gp->goid;
+  runqput(mp->p, gp, true);
+  wakep();
+  m_unlock(mp);
+  return id;
+}
+
+/* Switches from the running G to g0 with an action for g0 to perform. */
+static void mcall(g_t *gp, uint32_t after) {
+  m_t *mp = gp->m;
+  mp->after = after;
+  if (gp->stack.kind == STACK_SLAB)
+    stack_check(gp);
+  ctx_switch(gp, &mp->g0);
+  /* resumed: possibly on another M */
+}
+
+static void goexit0(m_t *mp, g_t *gp);
+
+/* First function on a new G's stack. */
+static void goentry(void *arg) {
+  g_t *gp = arg;
+  gp->fn(gp->arg);
+  hl_exit();
+}
+
+HL_API void hl_exit(void) {
+  g_t *gp = curg_or_die("hl_exit");
+  m_lock(gp->m);
+  atomic_store_release(&gp->status, G_DEAD); /* ctx_switch: no return */
+  mcall(gp, AFTER_EXIT);
+  hl_throw("a dead goroutine was resumed");
+}
+
+static void goexit0(m_t *mp, g_t *gp) {
+  atomic_sub_relaxed(&sched.ngoroutines, 1);
+  gp->m = NULL;
+  mp->curg = NULL;
+  if (gp->lockedm && gp != sched.main_g) {
+    /* Go: a goroutine that exits while locked takes its thread with it */
+    gp->lockedm = NULL;
+    mp->lockedg = NULL;
+    p_t *pp = releasep(mp);
+    handoffp(pp);
+    hl_lock(&sched.lock);
+    gp->schedlink = sched.gfree;
+    sched.gfree = gp;
+    sched.ngfree++;
+    sched.mcount--;
+    hl_unlock(&sched.lock);
+    pthread_exit(NULL);
+  }
+  if (gp == sched.main_g) {
+    /* hl_main returns on m0: wake it if it sleeps idle (it may also be
+     * running another G: then it sees main_done when that G switches) */
+    atomic_store_release(&sched.main_done, 1);
+    m_t *m0 = sched.m0;
+    hl_lock(&sched.lock);
+    bool wake = false;
+    if (m0 != mp && m0->idle) {
+      m_t **link = &sched.midle;
+      while (*link && *link != m0)
+        link = &(*link)->schedlink;
+      if (*link) {
+        *link = m0->schedlink;
+        sched.nmidle--;
+        m0->idle = false;
+        wake = true;
+      }
+    }
+    hl_unlock(&sched.lock);
+    if (wake)
+      notewakeup(m0);
+    return; /* the main G is not reused */
+  }
+  gfput(mp->p, gp);
+}
+
+HL_API void hl_yield(void) {
+  g_t *gp = curg_or_die("hl_yield");
+  m_lock(gp->m);
+  mcall(gp, AFTER_YIELD);
+  m_unlock(gp->m);
+}
+
+void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
+  m_t *mp = tls_m;
+  g_t *gp = mp->curg;
+  m_lock(mp);
+  gp->waitreason = (uint32_t)reason;
+  gp->waitsince = os_nanotime();
+  mp->after_unlock = unlockf;
+  mp->after_arg = arg;
+  mcall(gp, AFTER_PARK);
+  m_unlock(gp->m);
+}
+
+void goready(g_t *gp) {
+  m_t *mp = tls_m;
+  HL_ASSERT(mp && mp->p);
+  m_lock(mp);
+  uint32_t st = atomic_load_relaxed(&gp->status);
+  if (st != G_WAITING)
+    hl_throwf("goready: goroutine %ld is not waiting (status %u)",
+              (long)gp->goid, st);
+  atomic_store_release(&gp->status, G_RUNNABLE);
+  runqput(mp->p, gp, true);
+  wakep();
+  m_unlock(mp);
+}
+
+void goready_global(g_t *gp) {
+  atomic_store_release(&gp->status, G_RUNNABLE);
+  gp->schedlink = NULL;
+  injectglist(gp);
+}
+
+void injectglist(g_t *head) {
+  if (!head)
+    return;
+  int n = 0;
+  hl_lock(&sched.lock);
+  for (g_t *gp = head, *next; gp; gp = next) {
+    next = gp->schedlink;
+    globrunqput(gp);
+    n++;
+  }
+  hl_unlock(&sched.lock);
+  for (; n > 0 && atomic_load_relaxed(&sched.npidle) > 0; n--)
+    startm(NULL, false);
+}
+
+HL_API void hl_safepoint(void) {
+  m_t *mp = tls_m;
+  if (!mp || !mp->curg)
+    return;
+  if (hl_unlikely(mp->p == NULL))
+    hl_yield(); /* lost its P (preempted): get one back */
+}
+
+HL_API int64_t hl_goid(void) { return curg_or_die("hl_goid")->goid; }
+HL_API int64_t hl_numgoroutine(void) {
+  return atomic_load_relaxed(&sched.ngoroutines);
+}
+HL_API int hl_maxprocs(void) { return sched.gomaxprocs; }
+HL_API int64_t hl_nanotime(void) { return os_nanotime(); }
+
+/* ------------------------------------------------------------ schedule */
+
+static g_t *findrunnable(m_t *mp, bool *inherit) {
+top:;
+  p_t *pp = mp->p;
+  int64_t now = os_nanotime();
+  int64_t pollUntil = timers_run(pp, now);
+  g_t *gp = runqget(pp, inherit);
+  if (gp)
+    return gp;
+  if (atomic_load_relaxed(&sched.runqsize) != 0) {
+    hl_lock(&sched.lock);
+    gp = globrunqget(pp, 0);
+    hl_unlock(&sched.lock);
+    if (gp) {
+      *inherit = false;
+      return gp;
+    }
+  }
+  if (netpoll_inited() && atomic_load_relaxed(&netpoll_waiters) > 0) {
+    g_t *list = netpoll(0);
+    if (list) {
+      gp = list;
+      list = list->schedlink;
+      injectglist(list);
+      atomic_store_release(&gp->status, G_RUNNABLE);
+      *inherit = false;
+      return gp;
+    }
+  }
+  /* steal */
+  int32_t procs = sched.gomaxprocs;
+  if (procs > 1 &&
+      (mp->spinning || 2 * atomic_load_relaxed(&sched.nmspinning) <
+                           procs - atomic_load_relaxed(&sched.npidle))) {
+    if (!mp->spinning) {
+      mp->spinning = true;
+      atomic_add_relaxed(&sched.nmspinning, 1);
+    }
+    for (int round = 0; round < 4; round++) {
+      uint32_t start = fastrand() % (uint32_t)procs;
+      for (int32_t i = 0; i < procs; i++) {
+        p_t *victim = sched.allp[(start + (uint32_t)i) % (uint32_t)procs];
+        if (victim == pp)
+          continue;
+        if (round == 3 && victim->timers)
+          timers_run(victim, now); /* due timers of busy or idle Ps */
+        gp = runqsteal(pp, victim, round == 3);
+        if (gp) {
+          *inherit = false;
+          return gp;
+        }
+      }
+    }
+  }
+  /* stealing may have run other Ps' timers, readying Gs here */
+  if (!runqempty(pp))
+    goto top;
+  /* nothing to do: give up the P */
+  hl_lock(&sched.lock);
+  if (atomic_load_relaxed(&sched.runqsize) != 0) {
+    gp = globrunqget(pp, 0);
+    hl_unlock(&sched.lock);
+    *inherit = false;
+    return gp;
+  }
+  /* release the stack memory of dead Gs while idle (a bounded amount
+   * of the global list each time: the lock is held) */
+  for (g_t *g1 = pp->gfree; g1; g1 = g1->schedlink)
+    if (g1->stack.dirty) {
+      stack_trim(&g1->stack);
+      g1->stack.dirty = 0;
+    }
+  {
+    int budget = 64;
+    for (g_t *g1 = sched.gfree; g1 && budget > 0; g1 = g1->schedlink)
+      if (g1->stack.dirty) {
+        stack_trim(&g1->stack);
+        g1->stack.dirty = 0;
+        budget--;
+      }
+  }
+  releasep(mp);
+  pidleput(pp);
+  hl_unlock(&sched.lock);
+
+  bool was_spinning = mp->spinning;
+  if (mp->spinning) {
+    mp->spinning = false;
+    if (atomic_sub_acq_rel(&sched.nmspinning, 1) - 1 < 0)
+      hl_throw("findrunnable: negative nmspinning");
+    /* re-check every run queue: a G made runnable while we were spinning
+     * may have seen nmspinning > 0 and woken nobody */
+    for (int32_t i = 0; i < procs; i++) {
+      p_t *p2 = sched.allp[i];
+      if (!runqempty(p2)) {
+        hl_lock(&sched.lock);
+        p_t *np = pidleget();
+        hl_unlock(&sched.lock);
+        if (np) {
+          acquirep(mp, np);
+          mp->spinning = true;
+          atomic_add_relaxed(&sched.nmspinning, 1);
+          goto top;
+        }
+        break;
+      }
+    }
+  }
+  (void)was_spinning;
+  (void)pollUntil;
+  /* block in the network poller if it has waiters and no M is there */
+  if (netpoll_inited() && atomic_load_relaxed(&netpoll_waiters) > 0) {
+    int64_t next = timers_next_all();
+    int64_t block = next > 0 ? next - os_nanotime() : -1;
+    if (block < 0 && next > 0)
+      block = 0;
+    g_t *list = netpoll(block);
+    if (list) {
+      hl_lock(&sched.lock);
+      p_t *np = pidleget();
+      hl_unlock(&sched.lock);
+      if (np) {
+        acquirep(mp, np);
+        gp = list;
+        injectglist(list->schedlink);
+        atomic_store_release(&gp->status, G_RUNNABLE);
+        *inherit = false;
+        return gp;
+      }
+      injectglist(list);
+    }
+  }
+  if (!stopm(mp))
+    return NULL; /* m0: the main goroutine exited */
+  goto top;
+}
+
+/* A wired M gives up its P and sleeps until its G is handed back with a
+ * P (startlockedm). Returns the G, RUNNABLE. */
+static g_t *stoplockedm(m_t *mp) {
+  if (mp->p) {
+    p_t *pp = releasep(mp);
+    handoffp(pp);
+  }
+  hl_lock(&sched.lock);
+  sched.nmidlelocked++;
+  sched_checkdead();
+  hl_unlock(&sched.lock);
+  /* the M that hands us our G and a P takes us off nmidlelocked (under
+   * sched.lock), so the deadlock check never counts us idle meanwhile */
+  while (!mp->nextp)
+    notesleep(mp, -1);
+  p_t *pp = mp->nextp;
+  mp->nextp = NULL;
+  acquirep(mp, pp);
+  return mp->lockedg;
+}
+
+/* gp (runnable, just dequeued) is wired to another M: hand it our P and
+ * stop until we are given one again. */
+static void startlockedm(m_t *mp, g_t *gp) {
+  m_t *lm = gp->lockedm;
+  p_t *pp = releasep(mp);
+  hl_lock(&sched.lock);
+  sched.nmidlelocked--;
+  lm->nextp = pp;
+  hl_unlock(&sched.lock);
+  notewakeup(lm);
+}
+
+/* Picks the next G for mp and runs it; returns true when it switches
+ * back, false (without running anything) on m0 after main exited. */
+static bool schedule(m_t *mp) {
+  for (;;) {
+    p_t *pp = mp->p;
+    g_t *gp = NULL;
+    bool inherit = false;
+    int64_t t0 = atomic_load_relaxed(&pp->timer0);
+    if (t0 && t0 <= os_nanotime())
+      timers_run(pp, os_nanotime());
+    if (pp->schedtick % GLOBAL_RUNQ_TICK == 0 &&
+        atomic_load_relaxed(&sched.runqsize) > 0) {
+      hl_lock(&sched.lock);
+      gp = globrunqget(pp, 1);
+      hl_unlock(&sched.lock);
+    }
+    if (!gp)
+      gp = runqget(pp, &inherit);
+    if (!gp)
+      gp = findrunnable(mp, &inherit);
+    if (!gp)
+      return false; /* m0 after main exited: no P held */
+    if (mp->spinning)
+      resetspinning(mp);
+    if (gp->lockedm && gp->lockedm != mp) {
+      startlockedm(mp, gp);
+      if (!stopm(mp))
+        return false;
+      continue;
+    }
+    execute(mp, gp, inherit);
+    return true;
+  }
+}
+
+static void execute(m_t *mp, g_t *gp, bool inherit) {
+  mp->curg = gp;
+  gp->m = mp;
+  atomic_store_relaxed(&gp->status, G_RUNNING);
+  if (!inherit)
+    mp->p->schedtick++;
+  ctx_switch(&mp->g0, gp);
+}
+
+/* On g0, after mp->curg switched back: do what it asked. Returns true
+ * when the main goroutine exited (hl_main returns). */
+static bool after_switch(m_t *mp) {
+  g_t *gp = mp->curg;
+  uint32_t after = mp->after;
+  mp->after = AFTER_NONE;
+  switch (after) {
+  case AFTER_YIELD:
+    mp->curg = NULL;
+    gp->m = NULL;
+    atomic_store_release(&gp->status, G_RUNNABLE);
+    runqput(mp->p, gp, false);
+    return false;
+  case AFTER_PARK: {
+    mp->curg = NULL;
+    atomic_store_release(&gp->status, G_WAITING);
+    bool (*fn)(g_t *, void *) = mp->after_unlock;
+    void *arg = mp->after_arg;
+    mp->after_unlock = NULL;
+    mp->after_arg = NULL;
+    if (fn && !fn(gp, arg)) {
+      atomic_store_release(&gp->status, G_RUNNABLE);
+      runqput(mp->p, gp, true);
+    }
+    if (mp->lockedg != gp)
+      gp->m = NULL;
+    return false;
+  }
+  case AFTER_EXIT: {
+    bool is_main = gp == sched.main_g;
+    goexit0(mp, gp);
+    return is_main;
+  }
+  case AFTER_EXITSYSCALL: {
+    /* came back from a syscall and found no P: queue the G, sleep */
+    mp->curg = NULL;
+    if (mp->lockedg != gp)
+      gp->m = NULL;
+    atomic_store_release(&gp->status, G_RUNNABLE);
+    hl_lock(&sched.lock);
+    p_t *pp = pidleget();
+    if (pp) {
+      hl_unlock(&sched.lock);
+      acquirep(mp, pp);
+      runqput(pp, gp, true);
+      return false;
+    }
+    globrunqput(gp);
+    hl_unlock(&sched.lock);
+    return false; /* mstart_loop parks this P-less M */
+  }
+  default:
+    hl_throwf("M %ld: back on g0 with no action", (long)mp->id);
+  }
+}
+
+/* The M loop on g0: run a G; when it switches back, do what it asked.
+ * Returns only on m0, once the main goroutine has exited. */
+static void mstart_loop(m_t *mp) {
+  for (;;) {
+    if (mp == sched.m0 && atomic_load_acquire(&sched.main_done))
+      return;
+    if (mp->lockedg) {
+      g_t *gp = stoplockedm(mp);
+      execute(mp, gp, false);
+    } else {
+      if (!mp->p && !stopm(mp))
+        return;
+      if (!schedule(mp))
+        return;
+    }
+    after_switch(mp);
+  }
+}
+
+static void *mstart(void *arg) {
+  m_t *mp = arg;
+  tls_m = mp;
+  mp->tid = os_gettid();
+  mp->thread = pthread_self();
+  mp->mcache = tls_mcache; /* the thread's own (set up on first malloc) */
+  stack_thread_init();
+  /* g0's stack bounds: the current thread stack (for sanitizers/dumps) */
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void *addr;
+    size_t size;
+    pthread_attr_getstack(&attr, &addr, &size);
+    mp->g0.stack.lo = (uintptr_t)addr;
+    mp->g0.stack.hi = (uintptr_t)addr + size;
+    pthread_attr_destroy(&attr);
+  }
+  p_t *pp = mp->nextp;
+  mp->nextp = NULL;
+  if (pp)
+    acquirep(mp, pp);
+  else
+    stopm(mp);
+  mstart_loop(mp);
+  return NULL;
+}
+
+/* ------------------------------------------------------------ syscalls */
+
+HL_API void hl_syscall_enter(void) {
+  g_t *gp = curg_or_die("hl_syscall_enter");
+  m_t *mp = gp->m;
+  m_lock(mp);
+  p_t *pp = mp->p;
+  atomic_add_relaxed(&pp->syscalltick, 1);
+  atomic_store_relaxed(&mp->syscallwhen, os_nanotime());
+  mp->oldp = pp;
+  mp->p = NULL;
+  tls_mcache = mp->mcache; /* the P may be handed to another M */
+  atomic_store_relaxed(&gp->status, G_SYSCALL);
+  /* release: sysmon's acquire CAS on status sees the fields above. */
+  atomic_store_release(&pp->status, P_SYSCALL);
+  m_unlock(mp);
+}
+
+HL_API void hl_syscall_exit(void) {
+  g_t *gp = curg_or_die("hl_syscall_exit");
+  m_t *mp = gp->m;
+  m_lock(mp);
+  p_t *pp = mp->oldp;
+  mp->oldp = NULL;
+  uint32_t st = P_SYSCALL;
+  /* fast path: nobody took the P */
+  if (pp && atomic_cas_strong_acq_rel(&pp->status, &st, P_RUNNING)) {
+    mp->p = pp;
+    tls_mcache = pp->mcache;
+    atomic_add_relaxed(&pp->syscalltick, 1);
+    atomic_store_relaxed(&gp->status, G_RUNNING);
+    m_unlock(mp);
+    return;
+  }
+  /* an idle P? */
+  hl_lock(&sched.lock);
+  p_t *np = pidleget();
+  hl_unlock(&sched.lock);
+  if (np) {
+    acquirep(mp, np);
+    atomic_store_relaxed(&gp->status, G_RUNNING);
+    m_unlock(mp);
+    return;
+  }
+  /* no P: queue the G and let this M sleep (on g0) */
+  mcall(gp, AFTER_EXITSYSCALL);
+  m_unlock(gp->m);
+}
+
+static intptr_t do_read(void *a) {
+  void **v = a;
+  return read((int)(intptr_t)v[0], v[1], (size_t)(uintptr_t)v[2]);
+}
+static intptr_t do_write(void *a) {
+  void **v = a;
+  return write((int)(intptr_t)v[0], v[1], (size_t)(uintptr_t)v[2]);
+}
+
+HL_API intptr_t hl_blocking(intptr_t (*fn)(void *), void *arg) {
+  hl_syscall_enter();
+  int saved;
+  intptr_t r = fn(arg);
+  saved = errno;
+  hl_syscall_exit();
+  errno = saved;
+  return r;
+}
+
+HL_API ssize_t hl_sys_read(int fd, void *buf, size_t n) {
+  void *v[3] = {(void *)(intptr_t)fd, buf, (void *)(uintptr_t)n};
+  return hl_blocking(do_read, v);
+}
+
+HL_API ssize_t hl_sys_write(int fd, const void *buf, size_t n) {
+  void *v[3] = {(void *)(intptr_t)fd, (void *)buf, (void *)(uintptr_t)n};
+  return hl_blocking(do_write, v);
+}
+
+HL_API int hl_sys_nanosleep(int64_t ns) {
+  hl_syscall_enter();
+  os_nanosleep(ns);
+  hl_syscall_exit();
+  return 0;
+}
+
+#include <sys/wait.h>
+HL_API pid_t hl_sys_waitpid(pid_t pid, int *status, int options) {
+  hl_syscall_enter();
+  pid_t r = waitpid(pid, status, options);
+  int saved = errno;
+  hl_syscall_exit();
+  errno = saved;
+  return r;
+}
+
+/* ------------------------------------------------------- thread locking */
+
+HL_API void hl_lock_os_thread(void) {
+  g_t *gp = curg_or_die("hl_lock_os_thread");
+  m_t *mp = gp->m;
+  gp->lockcount++;
+  gp->lockedm = mp;
+  mp->lockedg = gp;
+}
+
+HL_API void hl_unlock_os_thread(void) {
+  g_t *gp = curg_or_die("hl_unlock_os_thread");
+  if (gp->lockcount == 0)
+    return; /* as Go: unlocking an unlocked goroutine does nothing */
+  if (--gp->lockcount == 0 && gp != sched.main_g) {
+    gp->m->lockedg = NULL;
+    gp->lockedm = NULL;
+  }
+}
+
+/* --------------------------------------------------------------- start */
+
+static int parse_maxprocs(void) {
+  const char *v = getenv("HLMAXPROCS");
+  if (!v || !*v)
+    return os_ncpu();
+  int64_t n;
+  if (hl_parse_int(v, 1, 1024, &n) != 0) {
+    hl_printf(2, "heaplab: HLMAXPROCS: bad value \"%s\" (accepted: an "
+                 "integer 1..1024)\n",
+              v);
+    _exit(2);
+  }
+  return (int)n;
+}
+
+struct main_ctx {
+  int (*fn)(void *);
+  void *arg;
+};
+
+static void main_entry(void *arg) {
+  struct main_ctx *mc = arg;
+  sched.main_result = mc->fn(mc->arg);
+}
+
+HL_API int hl_main(int (*fn)(void *), void *arg) {
+  int expected = 0;
+  if (!atomic_cas_strong_acq_rel(&sched.started, &expected, 1))
+    hl_throw("hl_main called twice (the runtime starts once per process)");
+  hl_env_init();
+  hl_free(hl_malloc(1)); /* the allocator and this thread's cache */
+  sched.gomaxprocs = parse_maxprocs();
+  sched.stacksize = (size_t)hl_debug.stacksize_kib << 10;
+  sched.allp = hl_calloc((size_t)sched.gomaxprocs, sizeof(p_t *));
+  for (int i = 0; i < sched.gomaxprocs; i++) {
+    p_t *pp = hl_calloc(1, sizeof *pp);
+    if (!pp)
+      hl_throw("out of memory: cannot allocate the Ps");
+    pp->id = i;
+    pp->mcache = mcache_create();
+    sched.allp[i] = pp;
+  }
+  stack_overflow_init();
+  m_t *m0 = allocm();
+  sched.m0 = m0;
+  tls_m = m0;
+  m0->tid = os_gettid();
+  m0->thread = pthread_self();
+  m0->mcache = tls_mcache;
+  stack_thread_init();
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void *addr;
+    size_t size;
+    pthread_attr_getstack(&attr, &addr, &size);
+    m0->g0.stack.lo = (uintptr_t)addr;
+    m0->g0.stack.hi = (uintptr_t)addr + size;
+    pthread_attr_destroy(&attr);
+  }
+  acquirep(m0, sched.allp[0]);
+  hl_lock(&sched.lock);
+  for (int i = sched.gomaxprocs - 1; i >= 1; i--)
+    pidleput(sched.allp[i]);
+  hl_unlock(&sched.lock);
+
+  struct main_ctx mc = {fn, arg};
+  g_t *mg = newproc1(m0->p, main_entry, &mc);
+  if (!mg)
+    hl_throw("cannot create the main goroutine");
+  sched.main_g = mg;
+  sysmon_start();
+  runqput(m0->p, mg, true);
+  mstart_loop(m0);
+  /* the main goroutine returned: leave the other goroutines running on
+   * the other Ms, and give this thread back to the caller */
+  if (m0->p) {
+    p_t *pp = releasep(m0);
+    handoffp(pp);
+  }
+  tls_m = NULL;
+  return sched.main_result;
+}
+
+/* sysmon hands retaken Ps over through here (it has no P and no m). */
+void sysmon_handoffp(p_t *pp) { handoffp(pp); }

@@ -1,0 +1,188 @@
+/*
+ * sched/runq.c — run queues: the per-P lock-free ring with runnext, and
+ * the global queue.
+ *
+ * Entry points: runqput, runqget, runqsteal, runqempty, globrunqput,
+ * globrunqputhead, globrunqget.
+ *
+ * Per-P ring (Go's runq): head and tail are free-running counters; slot
+ * i % RUNQ_SIZE. Only the owner P writes tail and slots in [tail, head +
+ * RUNQ_SIZE); anybody may advance head with a CAS to take items.
+ *  put (owner):  1. h = load-acquire head (pairs with the CAS release of
+ *                   takers: their reads of the slots happened before);
+ *                2. if tail - h < RUNQ_SIZE: write slot[tail], then
+ *                   store-release tail+1 (pairs with takers' acquire of
+ *                   tail: they see the slot);
+ *                3. else move half the ring plus the new G to the global
+ *                   queue (runqputslow) and retry.
+ *  get (owner):  runnext first (exchange), then CAS head from h to h+1.
+ *  steal (thief): read a batch of half the victim's items, then CAS the
+ *                victim's head past them; on failure retry. The batch
+ *                lands in the thief's own ring (it owns its tail).
+ * runnext holds the G made runnable most recently by this P (a G readied
+ * by a channel operation, a new G): running it next keeps a producer and
+ * its consumer on one P, in its cache. It inherits the time slice.
+ */
+#include "sched/internal.h"
+
+static bool runqputslow(p_t *pp, g_t *gp, uint32_t h, uint32_t t) {
+  g_t *batch[RUNQ_SIZE / 2 + 1];
+  uint32_t n = (t - h) / 2;
+  for (uint32_t i = 0; i < n; i++)
+    batch[i] = atomic_load_relaxed(&pp->runq[(h + i) % RUNQ_SIZE]);
+  /* release: pairs with the acquire of head in runqput / runqgrab. */
+  if (!atomic_cas_strong_acq_rel(&pp->runqhead, &h, h + n))
+    return false;
+  batch[n] = gp;
+  for (uint32_t i = 0; i < n; i++)
+    batch[i]->schedlink = batch[i + 1];
+  batch[n]->schedlink = NULL;
+  hl_lock(&sched.lock);
+  for (uint32_t i = 0; i <= n; i++)
+    globrunqput(batch[i]);
+  hl_unlock(&sched.lock);
+  return true;
+}
+
+void runqput(p_t *pp, g_t *gp, bool next) {
+  if (next) {
+    g_t *old = atomic_exchange_acq_rel(&pp->runnext, gp);
+    if (!old)
+      return;
+    gp = old; /* the old runnext goes to the ring */
+  }
+  for (;;) {
+    uint32_t h = atomic_load_acquire(&pp->runqhead);
+    uint32_t t = atomic_load_relaxed(&pp->runqtail);
+    if (t - h < RUNQ_SIZE) {
+      atomic_store_relaxed(&pp->runq[t % RUNQ_SIZE], gp);
+      atomic_store_release(&pp->runqtail, t + 1);
+      return;
+    }
+    if (runqputslow(pp, gp, h, t))
+      return;
+  }
+}
+
+g_t *runqget(p_t *pp, bool *inherit) {
+  g_t *next = atomic_load_relaxed(&pp->runnext);
+  if (next && atomic_cas_strong_acq_rel(&pp->runnext, &next, NULL)) {
+    *inherit = true;
+    return next;
+  }
+  *inherit = false;
+  for (;;) {
+    uint32_t h = atomic_load_acquire(&pp->runqhead);
+    uint32_t t = atomic_load_relaxed(&pp->runqtail);
+    if (t == h)
+      return NULL;
+    g_t *gp = atomic_load_relaxed(&pp->runq[h % RUNQ_SIZE]);
+    if (atomic_cas_strong_acq_rel(&pp->runqhead, &h, h + 1))
+      return gp;
+  }
+}
+
+bool runqempty(p_t *pp) {
+  /* A G may move between runnext and the ring: read tail, runnext, head
+   * and tail again until tail did not change (as Go does). */
+  for (;;) {
+    uint32_t h = atomic_load_acquire(&pp->runqhead);
+    uint32_t t = atomic_load_acquire(&pp->runqtail);
+    g_t *next = atomic_load_acquire(&pp->runnext);
+    if (atomic_load_acquire(&pp->runqtail) == t)
+      return h == t && next == NULL;
+  }
+}
+
+/* Grabs about half of victim's queue into batch[] (the thief's ring,
+ * starting at index bhead). Returns how many. */
+static uint32_t runqgrab(p_t *victim, _Atomic(g_t *) *batch, uint32_t bhead,
+                         bool stealnext) {
+  for (;;) {
+    uint32_t h = atomic_load_acquire(&victim->runqhead);
+    uint32_t t = atomic_load_acquire(&victim->runqtail);
+    uint32_t n = t - h;
+    n -= n / 2;
+    if (n == 0) {
+      if (stealnext) {
+        g_t *next = atomic_load_acquire(&victim->runnext);
+        if (next && atomic_cas_strong_acq_rel(&victim->runnext, &next, NULL)) {
+          atomic_store_relaxed(&batch[bhead % RUNQ_SIZE], next);
+          return 1;
+        }
+      }
+      return 0;
+    }
+    if (n > RUNQ_SIZE / 2) /* inconsistent h and t: retry */
+      continue;
+    for (uint32_t i = 0; i < n; i++)
+      atomic_store_relaxed(
+          &batch[(bhead + i) % RUNQ_SIZE],
+          atomic_load_relaxed(&victim->runq[(h + i) % RUNQ_SIZE]));
+    if (atomic_cas_strong_acq_rel(&victim->runqhead, &h, h + n))
+      return n;
+  }
+}
+
+g_t *runqsteal(p_t *pp, p_t *victim, bool stealnext) {
+  uint32_t t = atomic_load_relaxed(&pp->runqtail);
+  uint32_t n = runqgrab(victim, pp->runq, t, stealnext);
+  if (n == 0)
+    return NULL;
+  n--;
+  g_t *gp = atomic_load_relaxed(&pp->runq[(t + n) % RUNQ_SIZE]);
+  if (n == 0)
+    return gp;
+  /* release: the stolen slots are visible to whoever takes them next. */
+  atomic_store_release(&pp->runqtail, t + n);
+  return gp;
+}
+
+void globrunqput(g_t *gp) {
+  HL_ASSERT_INTERNAL(hl_lock_held(&sched.lock));
+  gp->schedlink = NULL;
+  if (sched.runqtail)
+    sched.runqtail->schedlink = gp;
+  else
+    sched.runqhead = gp;
+  sched.runqtail = gp;
+  atomic_store_relaxed(&sched.runqsize, atomic_load_relaxed(&sched.runqsize) + 1);
+}
+
+void globrunqputhead(g_t *gp) {
+  HL_ASSERT_INTERNAL(hl_lock_held(&sched.lock));
+  gp->schedlink = sched.runqhead;
+  sched.runqhead = gp;
+  if (!sched.runqtail)
+    sched.runqtail = gp;
+  atomic_store_relaxed(&sched.runqsize, atomic_load_relaxed(&sched.runqsize) + 1);
+}
+
+/* Takes a fair share of the global queue (at most max, 0: no limit): one
+ * G is returned, the rest go to pp's ring. Caller holds sched.lock. */
+g_t *globrunqget(p_t *pp, int max) {
+  HL_ASSERT_INTERNAL(hl_lock_held(&sched.lock));
+  int32_t size = atomic_load_relaxed(&sched.runqsize);
+  if (size == 0)
+    return NULL;
+  int32_t n = size / sched.gomaxprocs + 1;
+  if (n > size)
+    n = size;
+  if (max > 0 && n > max)
+    n = max;
+  if (n > RUNQ_SIZE / 2)
+    n = RUNQ_SIZE / 2;
+  atomic_store_relaxed(&sched.runqsize, size - n);
+  g_t *gp = sched.runqhead;
+  sched.runqhead = gp->schedlink;
+  if (!sched.runqhead)
+    sched.runqtail = NULL;
+  for (int32_t i = 1; i < n; i++) {
+    g_t *g2 = sched.runqhead;
+    sched.runqhead = g2->schedlink;
+    if (!sched.runqhead)
+      sched.runqtail = NULL;
+    runqput(pp, g2, false);
+  }
+  return gp;
+}
