@@ -467,14 +467,38 @@ HL_API int64_t hl_go(void (*fn)(void *), void *arg) {
   return id;
 }
 
-/* Switches from the running G to g0 with an action for g0 to perform. */
+/* Runs on a G right after it is resumed (any resume point): performs the
+ * action a G that switched directly to it left behind (AFTER_YIELD_DIRECT:
+ * the yielding G goes on the run queue only now that its context is
+ * saved), then leaves the runtime critical section the switch ran in.
+ *
+ * m->locks protocol: a G enters a switch with locks == 1 (m_lock); the
+ * context it switches to leaves with m_unlock on the same thread. g0
+ * sets locks = 1 before it switches to a G (execute), and a new G starts
+ * by calling resume_after_switch, so every context is balanced. */
+static void resume_after_switch(void) {
+  m_t *mp = tls_m;
+  if (mp->after == AFTER_YIELD_DIRECT) {
+    g_t *prev = mp->after_g;
+    mp->after = AFTER_NONE;
+    mp->after_g = NULL;
+    prev->m = NULL;
+    atomic_store_release(&prev->status, G_RUNNABLE);
+    runqput(mp->p, prev, false);
+  }
+  m_unlock(mp);
+}
+
+/* Switches from the running G to g0 with an action for g0 to perform.
+ * Caller did m_lock; returns (resumed, maybe on another M) with the
+ * critical section left. */
 static void mcall(g_t *gp, uint32_t after) {
   m_t *mp = gp->m;
   mp->after = after;
   if (gp->stack.kind == STACK_SLAB)
     stack_check(gp);
   ctx_switch(gp, &mp->g0);
-  /* resumed: possibly on another M */
+  resume_after_switch();
 }
 
 static void goexit0(m_t *mp, g_t *gp);
@@ -482,6 +506,7 @@ static void goexit0(m_t *mp, g_t *gp);
 /* First function on a new G's stack. */
 static void goentry(void *arg) {
   g_t *gp = arg;
+  resume_after_switch();
   gp->fn(gp->arg);
   hl_exit();
 }
@@ -540,9 +565,41 @@ static void goexit0(m_t *mp, g_t *gp) {
 
 HL_API void hl_yield(void) {
   g_t *gp = curg_or_die("hl_yield");
-  m_lock(gp->m);
-  mcall(gp, AFTER_YIELD);
-  m_unlock(gp->m);
+  m_t *mp = gp->m;
+  m_lock(mp);
+  p_t *pp = mp->p;
+  /* Direct switch to the next runnable G of this P, without going
+   * through g0 (one context switch instead of two). Not when the P was
+   * lost, the G is wired to this thread, the global queue is due for a
+   * look, or the next G is wired to another thread: then through g0. */
+  g_t *next = NULL;
+  bool inherit = false;
+  if (pp && (pp->schedtick & 63) == 0 && atomic_load_relaxed(&pp->timer0)) {
+    int64_t now = os_nanotime(); /* due timers, as schedule() does */
+    if (atomic_load_relaxed(&pp->timer0) <= now)
+      timers_run(pp, now);
+  }
+  if (pp && !mp->lockedg &&
+      (++pp->schedtick % GLOBAL_RUNQ_TICK != 0 ||
+       atomic_load_relaxed(&sched.runqsize) == 0))
+    next = runqget(pp, &inherit);
+  if (next && next->lockedm) {
+    runqput(pp, next, true); /* give it back: g0 will hand it over */
+    next = NULL;
+  }
+  if (!next) {
+    mcall(gp, AFTER_YIELD);
+    return;
+  }
+  mp->after = AFTER_YIELD_DIRECT;
+  mp->after_g = gp;
+  mp->curg = next;
+  next->m = mp;
+  atomic_store_relaxed(&next->status, G_RUNNING);
+  if (gp->stack.kind == STACK_SLAB)
+    stack_check(gp);
+  ctx_switch(gp, next);
+  resume_after_switch();
 }
 
 void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
@@ -554,7 +611,6 @@ void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   mp->after_unlock = unlockf;
   mp->after_arg = arg;
   mcall(gp, AFTER_PARK);
-  m_unlock(gp->m);
 }
 
 void goready(g_t *gp) {
@@ -785,9 +841,14 @@ static bool schedule(m_t *mp) {
     p_t *pp = mp->p;
     g_t *gp = NULL;
     bool inherit = false;
+    /* due timers: looked at every 8th tick (reading the clock on every
+     * schedule cost a quarter of a yield); findrunnable looks always */
     int64_t t0 = atomic_load_relaxed(&pp->timer0);
-    if (t0 && t0 <= os_nanotime())
-      timers_run(pp, os_nanotime());
+    if (t0 && (pp->schedtick & 7) == 0) {
+      int64_t now = os_nanotime();
+      if (t0 <= now)
+        timers_run(pp, now);
+    }
     if (pp->schedtick % GLOBAL_RUNQ_TICK == 0 &&
         atomic_load_relaxed(&sched.runqsize) > 0) {
       hl_lock(&sched.lock);
@@ -819,6 +880,7 @@ static void execute(m_t *mp, g_t *gp, bool inherit) {
   atomic_store_relaxed(&gp->status, G_RUNNING);
   if (!inherit)
     mp->p->schedtick++;
+  mp->locks = 1; /* the resumed G leaves it (resume_after_switch) */
   ctx_switch(&mp->g0, gp);
 }
 
@@ -970,7 +1032,6 @@ HL_API void hl_syscall_exit(void) {
   }
   /* no P: queue the G and let this M sleep (on g0) */
   mcall(gp, AFTER_EXITSYSCALL);
-  m_unlock(gp->m);
 }
 
 static intptr_t do_read(void *a) {

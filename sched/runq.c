@@ -19,6 +19,7 @@
  *  steal (thief): read a batch of half the victim's items, then CAS the
  *                victim's head past them; on failure retry. The batch
  *                lands in the thief's own ring (it owns its tail).
+ * With a single P nobody can steal, and get skips the CAS.
  * runnext holds the G made runnable most recently by this P (a G readied
  * by a channel operation, a new G): running it next keeps a producer and
  * its consumer on one P, in its cache. It inherits the time slice.
@@ -65,6 +66,23 @@ void runqput(p_t *pp, g_t *gp, bool next) {
 }
 
 g_t *runqget(p_t *pp, bool *inherit) {
+  if (sched.gomaxprocs == 1) {
+    /* One P: nobody steals (stealing needs another P), so the owner may
+     * take without a CAS. Half the cost of a yield otherwise. */
+    g_t *next = atomic_load_relaxed(&pp->runnext);
+    if (next) {
+      atomic_store_relaxed(&pp->runnext, NULL);
+      *inherit = true;
+      return next;
+    }
+    *inherit = false;
+    uint32_t h = atomic_load_relaxed(&pp->runqhead);
+    if (atomic_load_relaxed(&pp->runqtail) == h)
+      return NULL;
+    g_t *gp = atomic_load_relaxed(&pp->runq[h % RUNQ_SIZE]);
+    atomic_store_release(&pp->runqhead, h + 1);
+    return gp;
+  }
   g_t *next = atomic_load_relaxed(&pp->runnext);
   if (next && atomic_cas_strong_acq_rel(&pp->runnext, &next, NULL)) {
     *inherit = true;

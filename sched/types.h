@@ -130,6 +130,7 @@ enum after_action {
   AFTER_EXIT,    /* DEAD; free the G */
   AFTER_EXITSYSCALL, /* came back from a syscall without a P */
   AFTER_PREEMPTED,   /* lost its P while running */
+  AFTER_YIELD_DIRECT, /* (on the next G) queue after_g: it yielded to us */
 };
 
 struct m {
@@ -152,6 +153,7 @@ struct m {
   uint32_t after;
   bool (*after_unlock)(g_t *gp, void *arg);
   void *after_arg;
+  g_t *after_g;
   mcache_t *mcache;       /* cache used while this M holds no P */
   uint64_t rand;          /* per-M random state */
   pthread_t thread;
