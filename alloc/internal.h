@@ -143,6 +143,9 @@ mcache_t *mcache_attach(void); /* gives the thread an mcache */
 /* An mcache owned by no thread (a scheduler P's): the owner sets
  * tls_mcache to it while it runs there. */
 mcache_t *mcache_create(void);
+/* Flushes an mcache from mcache_create and returns it to the pool. Caller
+ * is its only user. */
+void mcache_destroy(mcache_t *c);
 void *mcache_refill(mcache_t *c, int sizeclass); /* returns an object */
 /* Pops s's free list (non-empty), checking the free mark. */
 void *span_pop(mcache_t *c, mspan_t *s, int sizeclass);

@@ -116,6 +116,13 @@ mcache_t *mcache_create(void) {
   return c;
 }
 
+void mcache_destroy(mcache_t *c) {
+  mcache_flush(c);
+  hl_lock(&registry_lock);
+  c->in_use = 0;
+  hl_unlock(&registry_lock);
+}
+
 /* Takes a span struct from the per-mcache cache, refilling it under the
  * heap lock. */
 static mspan_t *spancache_get(mcache_t *c) {

@@ -50,6 +50,11 @@ static inline void m_unlock(m_t *mp) { mp->locks--; }
 /* The calling goroutine, or a fatal error naming `fn` when called from
  * outside a goroutine. */
 g_t *curg_or_die(const char *fn);
+/* Enters a runtime critical section on the calling goroutine's M (m_lock)
+ * and makes sure the M holds a P (a hogging G may have lost it: then it
+ * gets one back, which may park it until one is free). Leave with
+ * m_unlock(getm()) — the M may have changed. */
+m_t *rt_enter(g_t *gp);
 
 /* Parks the current G (status WAITING, reason) after its context is saved;
  * then, on g0, unlockf(gp, arg) runs: if it returns false the G is
@@ -107,6 +112,13 @@ g_t *netpoll(int64_t block_ns);
 bool netpoll_inited(void);
 void netpoll_break(void); /* wakes a blocked netpoll */
 extern HL_HIDDEN _Atomic int64_t netpoll_waiters;
+
+/* ---- preempt.c ---- */
+void preempt_init(void);
+/* sysmon: takes the P of a G that ran > 10 ms without a safe point. */
+void preempt_check(int64_t now);
+/* Back from losing the P: get one (caller is in a critical section). */
+void regain_p(g_t *gp);
 
 /* ---- sysmon.c ---- */
 void sysmon_start(void);

@@ -90,6 +90,14 @@ g_t *curg_or_die(const char *fn) {
 
 /* --------------------------------------------------------- P handling */
 
+/* schedtick is written by the owner only and read by sysmon: a relaxed
+ * load and store, not an atomic add. */
+static inline uint32_t tick_inc(p_t *pp) {
+  uint32_t t = atomic_load_relaxed(&pp->schedtick) + 1;
+  atomic_store_relaxed(&pp->schedtick, t);
+  return t;
+}
+
 /* Associates pp with mp. pp was idle (or handed over) and is now owned by
  * mp: its mcache becomes the thread's allocation cache. */
 static void acquirep(m_t *mp, p_t *pp) {
@@ -98,6 +106,14 @@ static void acquirep(m_t *mp, p_t *pp) {
   atomic_store_release(&pp->status, P_RUNNING);
   mp->p = pp;
   tls_mcache = pp->mcache;
+  if (mp->held_mcache) {
+    /* the cache this thread kept when its P was taken from a hogging G:
+     * it becomes the spare of this P, or goes back to the pool */
+    mcache_t *h = mp->held_mcache, *none = NULL;
+    mp->held_mcache = NULL;
+    if (!atomic_cas_strong_acq_rel(&pp->spare_mcache, &none, h))
+      mcache_destroy(h);
+  }
 }
 
 static p_t *releasep(m_t *mp) {
@@ -106,7 +122,7 @@ static p_t *releasep(m_t *mp) {
   atomic_store_relaxed(&pp->m, NULL);
   atomic_store_release(&pp->status, P_IDLE);
   mp->p = NULL;
-  tls_mcache = mp->mcache;
+  tls_mcache = mp->held_mcache ? mp->held_mcache : mp->mcache;
   return pp;
 }
 
@@ -453,8 +469,7 @@ static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
 
 HL_API int64_t hl_go(void (*fn)(void *), void *arg) {
   g_t *self = curg_or_die("hl_go");
-  m_t *mp = self->m;
-  m_lock(mp);
+  m_t *mp = rt_enter(self);
   g_t *gp = newproc1(mp->p, fn, arg);
   if (!gp) {
     m_unlock(mp);
@@ -513,7 +528,7 @@ static void goentry(void *arg) {
 
 HL_API void hl_exit(void) {
   g_t *gp = curg_or_die("hl_exit");
-  m_lock(gp->m);
+  rt_enter(gp);
   atomic_store_release(&gp->status, G_DEAD); /* ctx_switch: no return */
   mcall(gp, AFTER_EXIT);
   hl_throw("a dead goroutine was resumed");
@@ -565,8 +580,7 @@ static void goexit0(m_t *mp, g_t *gp) {
 
 HL_API void hl_yield(void) {
   g_t *gp = curg_or_die("hl_yield");
-  m_t *mp = gp->m;
-  m_lock(mp);
+  m_t *mp = rt_enter(gp);
   p_t *pp = mp->p;
   /* Direct switch to the next runnable G of this P, without going
    * through g0 (one context switch instead of two). Not when the P was
@@ -574,13 +588,14 @@ HL_API void hl_yield(void) {
    * look, or the next G is wired to another thread: then through g0. */
   g_t *next = NULL;
   bool inherit = false;
-  if (pp && (pp->schedtick & 63) == 0 && atomic_load_relaxed(&pp->timer0)) {
+  if (pp && (atomic_load_relaxed(&pp->schedtick) & 63) == 0 &&
+      atomic_load_relaxed(&pp->timer0)) {
     int64_t now = os_nanotime(); /* due timers, as schedule() does */
     if (atomic_load_relaxed(&pp->timer0) <= now)
       timers_run(pp, now);
   }
   if (pp && !mp->lockedg &&
-      (++pp->schedtick % GLOBAL_RUNQ_TICK != 0 ||
+      (tick_inc(pp) % GLOBAL_RUNQ_TICK != 0 ||
        atomic_load_relaxed(&sched.runqsize) == 0))
     next = runqget(pp, &inherit);
   if (next && next->lockedm) {
@@ -603,9 +618,8 @@ HL_API void hl_yield(void) {
 }
 
 void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
-  m_t *mp = tls_m;
-  g_t *gp = mp->curg;
-  m_lock(mp);
+  g_t *gp = tls_m->curg;
+  m_t *mp = rt_enter(gp);
   gp->waitreason = (uint32_t)reason;
   gp->waitsince = os_nanotime();
   mp->after_unlock = unlockf;
@@ -615,8 +629,11 @@ void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
 
 void goready(g_t *gp) {
   m_t *mp = tls_m;
-  HL_ASSERT(mp && mp->p);
-  m_lock(mp);
+  if (mp->curg)
+    mp = rt_enter(mp->curg);
+  else
+    m_lock(mp); /* on g0: holds a P */
+  HL_ASSERT(mp->p);
   uint32_t st = atomic_load_relaxed(&gp->status);
   if (st != G_WAITING)
     hl_throwf("goready: goroutine %ld is not waiting (status %u)",
@@ -652,8 +669,10 @@ HL_API void hl_safepoint(void) {
   m_t *mp = tls_m;
   if (!mp || !mp->curg)
     return;
-  if (hl_unlikely(mp->p == NULL))
-    hl_yield(); /* lost its P (preempted): get one back */
+  if (hl_unlikely(mp->p == NULL)) { /* lost its P (preempted) */
+    rt_enter(mp->curg);
+    m_unlock(tls_m);
+  }
 }
 
 HL_API int64_t hl_goid(void) { return curg_or_die("hl_goid")->goid; }
@@ -844,12 +863,12 @@ static bool schedule(m_t *mp) {
     /* due timers: looked at every 8th tick (reading the clock on every
      * schedule cost a quarter of a yield); findrunnable looks always */
     int64_t t0 = atomic_load_relaxed(&pp->timer0);
-    if (t0 && (pp->schedtick & 7) == 0) {
+    if (t0 && (atomic_load_relaxed(&pp->schedtick) & 7) == 0) {
       int64_t now = os_nanotime();
       if (t0 <= now)
         timers_run(pp, now);
     }
-    if (pp->schedtick % GLOBAL_RUNQ_TICK == 0 &&
+    if (atomic_load_relaxed(&pp->schedtick) % GLOBAL_RUNQ_TICK == 0 &&
         atomic_load_relaxed(&sched.runqsize) > 0) {
       hl_lock(&sched.lock);
       gp = globrunqget(pp, 1);
@@ -879,7 +898,7 @@ static void execute(m_t *mp, g_t *gp, bool inherit) {
   gp->m = mp;
   atomic_store_relaxed(&gp->status, G_RUNNING);
   if (!inherit)
-    mp->p->schedtick++;
+    tick_inc(mp->p);
   mp->locks = 1; /* the resumed G leaves it (resume_after_switch) */
   ctx_switch(&mp->g0, gp);
 }
@@ -990,8 +1009,7 @@ static void *mstart(void *arg) {
 
 HL_API void hl_syscall_enter(void) {
   g_t *gp = curg_or_die("hl_syscall_enter");
-  m_t *mp = gp->m;
-  m_lock(mp);
+  m_t *mp = rt_enter(gp);
   p_t *pp = mp->p;
   atomic_add_relaxed(&pp->syscalltick, 1);
   atomic_store_relaxed(&mp->syscallwhen, os_nanotime());
@@ -1144,6 +1162,7 @@ HL_API int hl_main(int (*fn)(void *), void *arg) {
     sched.allp[i] = pp;
   }
   stack_overflow_init();
+  preempt_init();
   m_t *m0 = allocm();
   sched.m0 = m0;
   tls_m = m0;
@@ -1182,6 +1201,18 @@ HL_API int hl_main(int (*fn)(void *), void *arg) {
   }
   tls_m = NULL;
   return sched.main_result;
+}
+
+p_t *sched_pidleget(void) { return pidleget(); }
+void sched_acquirep(m_t *mp, p_t *pp) { acquirep(mp, pp); }
+void sched_mcall_exitsyscall(g_t *gp) { mcall(gp, AFTER_EXITSYSCALL); }
+
+m_t *rt_enter(g_t *gp) {
+  m_t *mp = gp->m;
+  m_lock(mp);
+  if (hl_unlikely(!mp->p))
+    regain_p(gp);
+  return tls_m;
 }
 
 /* sysmon hands retaken Ps over through here (it has no P and no m). */

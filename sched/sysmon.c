@@ -9,7 +9,9 @@
  *  1. retake: a P in SYSCALL whose syscall tick has not moved for one
  *     round and has been in the syscall > 20 us is taken (CAS SYSCALL ->
  *     IDLE) and handed to another M if there is work for it;
- *  2. poll the network if nobody did for 10 ms, injecting what is ready.
+ *  2. preempt: a P whose G ran 10 ms without a safe point is taken from
+ *     it (preempt.c);
+ *  3. poll the network if nobody did for 10 ms, injecting what is ready.
  */
 #include "sched/internal.h"
 #include "base/os.h"
@@ -71,6 +73,7 @@ static void *sysmon_main(void *arg) {
     os_nanosleep(delay * 1000);
     int64_t now = os_nanotime();
     bool did = retake(now);
+    preempt_check(now);
     if (netpoll_inited() && atomic_load_relaxed(&netpoll_waiters) > 0 &&
         now - lastpoll > 10000000) {
       lastpoll = now;

@@ -155,18 +155,22 @@ struct m {
   void *after_arg;
   g_t *after_g;
   mcache_t *mcache;       /* cache used while this M holds no P */
+  mcache_t *held_mcache;  /* a P's cache kept when the P was taken from
+                             a hogging G (preempt.c); tls_mcache */
   uint64_t rand;          /* per-M random state */
   pthread_t thread;
   int tid;
   void *tsan_fiber;       /* g0's fiber */
   _Atomic int64_t syscallwhen;
+  _Atomic uint32_t preempt_request; /* set by sysmon before SIGURG */
 };
 
 struct p {
   int32_t id;
   _Atomic uint32_t status; /* enum pstatus */
   _Atomic(m_t *) m;        /* M holding it (RUNNING), NULL otherwise */
-  uint32_t schedtick;      /* incremented per schedule (owner) */
+  _Atomic uint32_t schedtick; /* per schedule (owner; sysmon reads) */
+  uint32_t preempt_tick;   /* schedtick when sysmon asked to preempt */
   _Atomic uint32_t syscalltick; /* incremented per syscall (owner) */
   /* run queue: a lock-free ring. The owner puts at tail and gets at head;
    * thieves take from head with CAS. runnext runs before the ring. */
@@ -178,7 +182,9 @@ struct p {
   g_t *gfree;
   int32_t ngfree;
   mcache_t *mcache;        /* allocation cache of Gs running here */
-  mcache_t *spare_mcache;  /* given to the P when a hog keeps the old one */
+  /* given to the P when a hogging G keeps its mcache (preempt.c);
+   * written by sysmon, taken by the preemption signal handler */
+  _Atomic(mcache_t *) spare_mcache;
   p_t *link;               /* idle P list (sched.lock) */
   /* sysmon's view (sysmon only) */
   uint32_t sysmon_schedtick;

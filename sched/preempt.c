@@ -1,0 +1,144 @@
+/*
+ * sched/preempt.c — taking the P from a goroutine that runs too long
+ * without a safe point.
+ *
+ * Entry points: preempt_init, preempt_check (sysmon), regain_p.
+ *
+ * The runtime never switches goroutines inside arbitrary C code (it cannot
+ * know what locks or invariants that code holds), so a goroutine in a
+ * tight C loop keeps its thread. What it must not keep is its P, or the
+ * other goroutines of that P starve. Protocol:
+ *  1. sysmon sees a P RUNNING whose schedtick has not moved for 10 ms. It
+ *     makes sure the P has a spare mcache, records the tick in
+ *     p->preempt_tick, sets m->preempt_request and sends SIGURG to the M's
+ *     thread (tgkill).
+ *  2. The handler, on that thread, acts only if the M runs a G outside the
+ *     runtime (m->locks == 0: every runtime path that touches P state is in
+ *     a critical section), still holds that P, and the tick is unchanged.
+ *     It then detaches the P: the thread keeps the P's mcache (held_mcache,
+ *     still tls_mcache: an allocation interrupted half-way finishes on it),
+ *     the P gets the spare, m->p = NULL, and a release CAS RUNNING ->
+ *     PREEMPTED publishes it.
+ *  3. sysmon sees PREEMPTED, CASes it to IDLE and hands the P to another M
+ *     (handoffp): the other goroutines run again.
+ *  4. The hog goes on without a P. At its next runtime call (rt_enter,
+ *     hl_safepoint) it gets one back: an idle P if any, otherwise it is
+ *     queued on the global run queue and its thread sleeps (as after a
+ *     syscall). The held mcache becomes the spare of the next P it holds.
+ * While it runs without a P the hog uses a CPU beyond HLMAXPROCS, as a
+ * goroutine in a long syscall does; nothing else is affected.
+ */
+#include "sched/internal.h"
+#include "alloc/internal.h"
+#include "base/os.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PREEMPT_NS 10000000 /* 10 ms, as Go's forcePreemptNS */
+
+static void preempt_handler(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)si;
+  (void)uc;
+  int saved = errno;
+  m_t *mp = tls_m;
+  if (!mp || !atomic_exchange_relaxed(&mp->preempt_request, 0))
+    goto out;
+  p_t *pp = mp->p;
+  if (!mp->curg || mp->locks != 0 || !pp ||
+      atomic_load_relaxed(&pp->schedtick) != pp->preempt_tick)
+    goto out;
+  mcache_t *spare = atomic_exchange_acq_rel(&pp->spare_mcache, NULL);
+  if (!spare)
+    goto out;
+  mp->held_mcache = pp->mcache; /* == tls_mcache: stays with the thread */
+  pp->mcache = spare;
+  mp->p = NULL;
+  atomic_store_relaxed(&pp->m, NULL);
+  uint32_t st = P_RUNNING;
+  /* release: sysmon's acquire load of PREEMPTED sees the new mcache. */
+  if (!atomic_cas_strong_acq_rel(&pp->status, &st, P_PREEMPTED)) {
+    /* cannot happen while we hold it; undo rather than guess */
+    pp->mcache = mp->held_mcache;
+    mp->held_mcache = NULL;
+    mp->p = pp;
+    atomic_store_relaxed(&pp->m, mp);
+    atomic_store_relaxed(&pp->spare_mcache, spare);
+  }
+out:
+  errno = saved;
+}
+
+void preempt_init(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = preempt_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGURG, &sa, NULL);
+}
+
+void sysmon_handoffp(p_t *pp);
+
+void preempt_check(int64_t now) {
+  for (int i = 0; i < sched.gomaxprocs; i++) {
+    p_t *pp = sched.allp[i];
+    uint32_t st = atomic_load_acquire(&pp->status);
+    if (st == P_PREEMPTED) {
+      /* acquire: pairs with the handler's release CAS. */
+      if (atomic_cas_strong_acq_rel(&pp->status, &st, P_IDLE))
+        sysmon_handoffp(pp);
+      continue;
+    }
+    if (st != P_RUNNING)
+      continue;
+    uint32_t tick = atomic_load_relaxed(&pp->schedtick);
+    if (tick != pp->sysmon_schedtick) {
+      pp->sysmon_schedtick = tick;
+      pp->sysmon_schedwhen = now;
+      continue;
+    }
+    if (now - pp->sysmon_schedwhen < PREEMPT_NS)
+      continue;
+    pp->sysmon_schedwhen = now; /* next try in 10 ms at the earliest */
+    m_t *mp = atomic_load_relaxed(&pp->m);
+    if (!mp)
+      continue;
+    /* nobody else waits for this P: leave the goroutine alone */
+    if (runqempty(pp) && atomic_load_relaxed(&sched.runqsize) == 0 &&
+        atomic_load_relaxed(&pp->timer0) == 0)
+      continue;
+    if (!atomic_load_relaxed(&pp->spare_mcache)) {
+      mcache_t *c = mcache_create();
+      mcache_t *none = NULL;
+      if (!atomic_cas_strong_acq_rel(&pp->spare_mcache, &none, c))
+        mcache_destroy(c);
+    }
+    pp->preempt_tick = tick;
+    atomic_store_release(&mp->preempt_request, 1);
+    syscall(SYS_tgkill, getpid(), mp->tid, SIGURG);
+  }
+}
+
+void regain_p(g_t *gp) {
+  m_t *mp = gp->m;
+  HL_ASSERT(mp->locks > 0 && mp->p == NULL);
+  hl_lock(&sched.lock);
+  p_t *pp = NULL;
+  extern p_t *sched_pidleget(void);
+  pp = sched_pidleget();
+  hl_unlock(&sched.lock);
+  if (pp) {
+    extern void sched_acquirep(m_t * mp, p_t * pp);
+    sched_acquirep(mp, pp);
+    return;
+  }
+  /* no P free: queue this G and let the thread sleep until one is */
+  extern void sched_mcall_exitsyscall(g_t * gp);
+  sched_mcall_exitsyscall(gp);
+  m_lock(tls_m); /* resumed with a P, outside the critical section */
+}
