@@ -985,6 +985,15 @@ static void *mstart(void *arg) {
   mp->thread = pthread_self();
   mp->mcache = tls_mcache; /* the thread's own (set up on first malloc) */
   stack_thread_init();
+  /* os_thread_start blocks every signal in new threads; an M must take
+   * the preemption signal, and report faults on its goroutines' stacks */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGURG);
+  sigaddset(&set, SIGSEGV);
+  sigaddset(&set, SIGBUS);
+  sigaddset(&set, SIGQUIT);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
   /* g0's stack bounds: the current thread stack (for sanitizers/dumps) */
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
