@@ -132,6 +132,13 @@ void ctx_g_destroyed(g_t *gp) {
 #endif
 }
 
+void ctx_first_entry(void) {
+#ifdef HL_ASAN
+  /* the switch into a new G ends here, not in ctx_switch */
+  __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+}
+
 void ctx_switch(g_t *from, g_t *to) {
 #ifdef HL_TSAN
   if (!to->tsan_fiber) /* g0 of an M: its thread's own fiber */

@@ -24,6 +24,7 @@ void ctx_make(g_t *gp, void (*entry)(void *), void *arg);
 /* Switches from the running G `from` to `to` (sanitizer-annotated). */
 void ctx_switch(g_t *from, g_t *to);
 void ctx_g_created(g_t *gp); /* sanitizer fiber set-up */
+void ctx_first_entry(void);  /* first thing a new G does */
 void ctx_g_destroyed(g_t *gp);
 
 /* ---- stack.c ---- */

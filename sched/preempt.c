@@ -46,7 +46,8 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc) {
   (void)uc;
   int saved = errno;
   m_t *mp = tls_m;
-  if (!mp || !atomic_exchange_relaxed(&mp->preempt_request, 0))
+  /* acquire: pairs with sysmon's release store (preempt_tick is set) */
+  if (!mp || !atomic_exchange_acquire(&mp->preempt_request, 0))
     goto out;
   p_t *pp = mp->p;
   if (!mp->curg || mp->locks != 0 || !pp ||

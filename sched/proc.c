@@ -168,7 +168,7 @@ static m_t *allocm(void) {
 /* Starts a new M (thread) that will run with pp (may be NULL). */
 static void newm(p_t *pp, bool spinning) {
   m_t *mp = allocm();
-  mp->nextp = pp;
+  atomic_store_release(&mp->nextp, pp);
   mp->spinning = spinning;
   int r = os_thread_start(mstart, mp, 512 << 10);
   if (r != 0)
@@ -247,7 +247,7 @@ static void startm(p_t *pp, bool spinning) {
     newm(pp, spinning);
   } else {
     mp->spinning = spinning;
-    mp->nextp = pp;
+    atomic_store_release(&mp->nextp, pp);
     notewakeup(mp);
   }
   if (self)
@@ -317,11 +317,11 @@ static bool stopm(m_t *mp) {
         wait = 0;
     }
     notesleep(mp, wait);
-    if (mp->nextp)
+    if (atomic_load_acquire(&mp->nextp))
       break;
     if (mp == sched.m0 && atomic_load_acquire(&sched.main_done)) {
       hl_lock(&sched.lock);
-      if (mp->nextp) { /* handed a P after all: run with it */
+      if (atomic_load_acquire(&mp->nextp)) { /* handed a P after all: run with it */
         hl_unlock(&sched.lock);
         break;
       }
@@ -340,7 +340,7 @@ static bool stopm(m_t *mp) {
     }
     /* timed out: a timer is due. Try to get a P to run it. */
     hl_lock(&sched.lock);
-    if (mp->nextp) { /* handed a P while we looked */
+    if (atomic_load_acquire(&mp->nextp)) { /* handed a P while we looked */
       hl_unlock(&sched.lock);
       break;
     }
@@ -360,13 +360,13 @@ static bool stopm(m_t *mp) {
     }
     hl_unlock(&sched.lock);
     if (pp) {
-      mp->nextp = pp;
+      atomic_store_release(&mp->nextp, pp);
       break;
     }
     next = timers_next_all();
   }
-  p_t *pp = mp->nextp;
-  mp->nextp = NULL;
+  p_t *pp = atomic_load_acquire(&mp->nextp);
+  atomic_store_relaxed(&mp->nextp, NULL);
   acquirep(mp, pp);
   return true;
 }
@@ -398,19 +398,19 @@ static void gfput(p_t *pp, g_t *gp) {
       pp->ngfree--;
       g1->schedlink = sched.gfree;
       sched.gfree = g1;
-      sched.ngfree++;
+      atomic_store_relaxed(&sched.ngfree, atomic_load_relaxed(&sched.ngfree) + 1);
     }
     hl_unlock(&sched.lock);
   }
 }
 
 static g_t *gfget(p_t *pp) {
-  if (!pp->gfree && sched.gfree) {
+  if (!pp->gfree && atomic_load_relaxed(&sched.ngfree) > 0) {
     hl_lock(&sched.lock);
     while (pp->ngfree < GFREE_MAX / 2 && sched.gfree) {
       g_t *g1 = sched.gfree;
       sched.gfree = g1->schedlink;
-      sched.ngfree--;
+      atomic_store_relaxed(&sched.ngfree, atomic_load_relaxed(&sched.ngfree) - 1);
       g1->schedlink = pp->gfree;
       pp->gfree = g1;
       pp->ngfree++;
@@ -521,6 +521,7 @@ static void goexit0(m_t *mp, g_t *gp);
 /* First function on a new G's stack. */
 static void goentry(void *arg) {
   g_t *gp = arg;
+  ctx_first_entry();
   resume_after_switch();
   gp->fn(gp->arg);
   hl_exit();
@@ -547,7 +548,7 @@ static void goexit0(m_t *mp, g_t *gp) {
     hl_lock(&sched.lock);
     gp->schedlink = sched.gfree;
     sched.gfree = gp;
-    sched.ngfree++;
+    atomic_store_relaxed(&sched.ngfree, atomic_load_relaxed(&sched.ngfree) + 1);
     sched.mcount--;
     hl_unlock(&sched.lock);
     pthread_exit(NULL);
@@ -833,10 +834,10 @@ static g_t *stoplockedm(m_t *mp) {
   hl_unlock(&sched.lock);
   /* the M that hands us our G and a P takes us off nmidlelocked (under
    * sched.lock), so the deadlock check never counts us idle meanwhile */
-  while (!mp->nextp)
+  while (!atomic_load_acquire(&mp->nextp))
     notesleep(mp, -1);
-  p_t *pp = mp->nextp;
-  mp->nextp = NULL;
+  p_t *pp = atomic_load_acquire(&mp->nextp);
+  atomic_store_relaxed(&mp->nextp, NULL);
   acquirep(mp, pp);
   return mp->lockedg;
 }
@@ -848,7 +849,7 @@ static void startlockedm(m_t *mp, g_t *gp) {
   p_t *pp = releasep(mp);
   hl_lock(&sched.lock);
   sched.nmidlelocked--;
-  lm->nextp = pp;
+  atomic_store_release(&lm->nextp, pp);
   hl_unlock(&sched.lock);
   notewakeup(lm);
 }
@@ -1004,8 +1005,8 @@ static void *mstart(void *arg) {
     mp->g0.stack.hi = (uintptr_t)addr + size;
     pthread_attr_destroy(&attr);
   }
-  p_t *pp = mp->nextp;
-  mp->nextp = NULL;
+  p_t *pp = atomic_load_acquire(&mp->nextp);
+  atomic_store_relaxed(&mp->nextp, NULL);
   if (pp)
     acquirep(mp, pp);
   else

@@ -137,7 +137,7 @@ struct m {
   g_t g0;                 /* the thread's own stack: scheduler context */
   g_t *curg;              /* G running on this M (NULL on g0) */
   p_t *p;                 /* attached P (NULL while idle or in syscall) */
-  p_t *nextp;             /* P handed over by startm */
+  _Atomic(p_t *) nextp;   /* P handed over by startm (release/acquire) */
   p_t *oldp;              /* P held before a syscall */
   int64_t id;
   /* Runtime critical sections of this thread: the preemption signal
@@ -208,7 +208,7 @@ typedef struct schedt {
   g_t *runqhead, *runqtail;
   _Atomic int32_t runqsize;
   g_t *gfree; /* dead Gs beyond the per-P caches */
-  int32_t ngfree;
+  _Atomic int32_t ngfree; /* under lock; read without it as a hint */
   _Atomic int64_t goidgen;
   _Atomic int64_t ngoroutines; /* user goroutines alive */
   _Atomic int64_t mnext;

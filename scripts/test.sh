@@ -4,7 +4,8 @@
 #   1. release build (warnings are errors): unit, stress and smoke tests;
 #   2. AddressSanitizer + UBSan build (HL_DEBUG=3: validity walkers on):
 #      unit and stress tests;
-#   3. ThreadSanitizer build: the multi-threaded tests.
+#   3. ThreadSanitizer build: the multi-threaded allocator tests and every
+#      scheduler test.
 # Long stress runs are left out; run them with HL_TEST_LONG=1.
 # Usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
@@ -43,11 +44,11 @@ step "ThreadSanitizer build (build-tsan/): concurrency tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_WERROR=ON \
   -DHL_SANITIZE=thread -DHL_BUILD_BENCH=OFF >/dev/null ||
   fail "configure tsan build"
-cmake --build build-tsan -j"$jobs" --target test_threads stress_alloc ||
-  fail "build tsan"
+cmake --build build-tsan -j"$jobs" || fail "build tsan"
 (cd build-tsan &&
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  ctest --output-on-failure -R "^alloc[.]test_threads$|^stress[.]alloc" \
+  ctest --output-on-failure -j"$jobs" \
+    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]" \
     -LE "$labels_exclude" "$@") || fail "tsan tests"
 echo
 echo "scripts/test.sh: all test runs passed"
