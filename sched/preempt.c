@@ -8,8 +8,11 @@
  * know what locks or invariants that code holds), so a goroutine in a
  * tight C loop keeps its thread. What it must not keep is its P, or the
  * other goroutines of that P starve. Protocol:
- *  1. sysmon sees a P RUNNING whose schedtick has not moved for 10 ms. It
- *     makes sure the P has a spare mcache, records the tick in
+ *  1. sysmon sees a P RUNNING whose schedtick has not moved for 10 ms.
+ *     First it sets p->preempt_coop: the G's next runtime call yields
+ *     (rt_enter), which costs nothing more than a yield. If after another
+ *     10 ms the tick still has not moved, the G makes no runtime calls:
+ *     sysmon makes sure the P has a spare mcache, records the tick in
  *     p->preempt_tick, sets m->preempt_request and sends SIGURG to the M's
  *     thread (tgkill).
  *  2. The handler, on that thread, acts only if the M runs a G outside the
@@ -113,6 +116,13 @@ void preempt_check(int64_t now) {
     if (runqempty(pp) && atomic_load_relaxed(&sched.runqsize) == 0 &&
         atomic_load_relaxed(&pp->timer0) == 0)
       continue;
+    /* first ask politely: its next runtime call yields */
+    if (!atomic_load_relaxed(&pp->preempt_coop) ||
+        pp->preempt_tick != tick) {
+      pp->preempt_tick = tick;
+      atomic_store_relaxed(&pp->preempt_coop, 1);
+      continue;
+    }
     if (!atomic_load_relaxed(&pp->spare_mcache)) {
       mcache_t *c = mcache_create();
       mcache_t *none = NULL;

@@ -595,10 +595,24 @@ HL_API void hl_yield(void) {
     if (atomic_load_relaxed(&pp->timer0) <= now)
       timers_run(pp, now);
   }
-  if (pp && !mp->lockedg &&
-      (tick_inc(pp) % GLOBAL_RUNQ_TICK != 0 ||
-       atomic_load_relaxed(&sched.runqsize) == 0))
-    next = runqget(pp, &inherit);
+  if (pp && !mp->lockedg) {
+    /* every 61st tick one G from the global queue first (fairness) */
+    if (tick_inc(pp) % GLOBAL_RUNQ_TICK == 0 &&
+        atomic_load_relaxed(&sched.runqsize)) {
+      hl_lock(&sched.lock);
+      next = globrunqget(pp, 1);
+      hl_unlock(&sched.lock);
+    }
+    if (!next)
+      next = runqget(pp, &inherit);
+    if (!next && atomic_load_relaxed(&sched.runqsize)) {
+      /* local queue empty: take a batch from the global one now, or this
+       * G would come straight back and see it only every 61st tick */
+      hl_lock(&sched.lock);
+      next = globrunqget(pp, 0);
+      hl_unlock(&sched.lock);
+    }
+  }
   if (next && next->lockedm) {
     runqput(pp, next, true); /* give it back: g0 will hand it over */
     next = NULL;
@@ -900,6 +914,7 @@ static void execute(m_t *mp, g_t *gp, bool inherit) {
   atomic_store_relaxed(&gp->status, G_RUNNING);
   if (!inherit)
     tick_inc(mp->p);
+  atomic_store_relaxed(&mp->p->preempt_coop, 0);
   mp->locks = 1; /* the resumed G leaves it (resume_after_switch) */
   ctx_switch(&mp->g0, gp);
 }
@@ -1222,7 +1237,19 @@ m_t *rt_enter(g_t *gp) {
   m_lock(mp);
   if (hl_unlikely(!mp->p))
     regain_p(gp);
-  return tls_m;
+  mp = tls_m;
+  if (hl_unlikely(atomic_load_relaxed(&mp->p->preempt_coop))) {
+    /* ran 10 ms without giving the P up: go to the back of the queue
+     * (Go's cooperative preemption at a safe point) */
+    atomic_store_relaxed(&mp->p->preempt_coop, 0);
+    mcall(gp, AFTER_YIELD);
+    mp = tls_m;
+    m_lock(mp);
+    if (hl_unlikely(!mp->p))
+      regain_p(gp);
+    mp = tls_m;
+  }
+  return mp;
 }
 
 /* sysmon hands retaken Ps over through here (it has no P and no m). */

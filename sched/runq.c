@@ -190,6 +190,12 @@ g_t *globrunqget(p_t *pp, int max) {
     n = max;
   if (n > RUNQ_SIZE / 2)
     n = RUNQ_SIZE / 2;
+  /* the batch goes to pp's ring: never more than it has room for (a full
+   * ring would spill back here, under the lock we hold) */
+  int32_t room = (int32_t)(RUNQ_SIZE - (atomic_load_relaxed(&pp->runqtail) -
+                                        atomic_load_acquire(&pp->runqhead)));
+  if (n > room + 1)
+    n = room + 1;
   atomic_store_relaxed(&sched.runqsize, size - n);
   g_t *gp = sched.runqhead;
   sched.runqhead = gp->schedlink;

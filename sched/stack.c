@@ -2,29 +2,32 @@
  * sched/stack.c — goroutine stacks.
  *
  * Entry points: stack_alloc, stack_free, stack_trim, stack_check,
- * stack_overflow_init, stack_thread_init.
+ * stack_set_canary, stack_overflow_init, stack_thread_init.
  *
  * C stacks cannot move (pointers into them are everywhere), so each
  * goroutine gets a fixed virtual reservation (HLDEBUG=stacksize, default
  * 256 KiB) that the kernel commits page by page as it is touched: a parked
  * goroutine costs the pages it touched, not its reservation.
  *
- * Two kinds:
- *  1. Guarded (the default): a mapping of its own with a PROT_NONE page
- *     below it. Running off the stack hits the guard; the SIGSEGV handler
- *     (on an alternate stack) reports "goroutine N: stack overflow".
- *  2. Slab: Linux caps a process at vm.max_map_count mappings (65530 on
- *     Debian) and a guarded stack costs two. When guarded stacks would use
- *     more than half of that (or a mapping fails), stacks are carved from
- *     slabs of 64 without guards; a canary word at the bottom of each is
- *     checked every time its goroutine is switched out, so an overflow is
- *     reported at the next switch (after it may have written into the
- *     neighbouring stack). One notice goes to stderr the first time. This
- *     is what lets 1,000,000 goroutines exist by default.
- * Trade-off: guarded stacks catch an overflow at the faulting instruction
- * but cost two kernel mappings each; slab stacks cost 1/64 mapping each
- * and catch an overflow late. Dead stacks are reused (with their G) and
- * their touched pages beyond the first are released when a P goes idle.
+ * Every stack has a guard page below it: running off the stack faults, and
+ * the SIGSEGV handler (on an alternate stack) reports "goroutine N: stack
+ * overflow". How the guard is made:
+ *  1. Guard markers (Linux >= 6.13, MADV_GUARD_INSTALL): stacks are carved
+ *     from slabs of 64 (one mapping each) and each guard page is a marker
+ *     in the page tables — no extra mapping. This is the default where the
+ *     kernel has it: 1,000,000 goroutines need 15,625 mappings.
+ *  2. Otherwise a mapping per stack with a PROT_NONE page (mprotect). Linux
+ *     caps a process at vm.max_map_count mappings (65530 on Debian) and
+ *     such a stack costs two; past half of that limit (or when a mapping
+ *     fails), stacks come from slabs without guards and a canary word at
+ *     the bottom of each is checked every time its goroutine is switched
+ *     out — an overflow is then caught at the next switch, after it may
+ *     have written into the neighbouring stack. One notice goes to stderr
+ *     the first time.
+ * Trade-off of (2): a guard catches an overflow at the faulting
+ * instruction; the canary catches it late and costs a resident page at the
+ * bottom of every stack. Dead stacks are reused (with their G) and their
+ * touched pages beyond the first are released when a P goes idle.
  */
 #include "sched/internal.h"
 #include "base/os.h"
@@ -38,6 +41,12 @@
 
 #define SLAB_STACKS 64
 #define STACK_CANARY 0x5a17c0ffee0ddba1ull
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+/* 1: guard markers work, 0: not supported, -1: not tried yet */
+static _Atomic int guard_markers = -1;
 
 static _Atomic int64_t guarded_stacks;
 static int64_t guarded_limit;
@@ -62,33 +71,54 @@ static int64_t read_max_map_count(void) {
   return v > 0 ? v : 65530;
 }
 
+/* Takes a stack from the slab free list, making a new slab of 64 if it is
+ * empty. With guard markers each slot is [guard page | stack]. */
 static int stack_alloc_slab(stack_t_ *st) {
   size_t size = sched.stacksize;
+  size_t slot = size + STACK_GUARD;
   hl_lock(&slab_lock);
   if (!slab_free) {
-    char *chunk = os_map(size * SLAB_STACKS, 0);
+    char *chunk = os_map(slot * SLAB_STACKS, 0);
     if (!chunk) {
       hl_unlock(&slab_lock);
       return -ENOMEM;
     }
+    int gm = atomic_load_relaxed(&guard_markers);
     for (int i = SLAB_STACKS; i-- > 0;) {
-      uintptr_t *s = (uintptr_t *)(chunk + (size_t)i * size);
-      s[0] = (uintptr_t)slab_free;
-      slab_free = s;
+      char *s0 = chunk + (size_t)i * slot;
+      if (gm != 0) {
+        int r = madvise(s0, STACK_GUARD, MADV_GUARD_INSTALL);
+        gm = r == 0;
+        atomic_store_relaxed(&guard_markers, gm);
+      }
+      /* the free-list link lives in the stack's top word */
+      uintptr_t *link = (uintptr_t *)(s0 + slot) - 1;
+      *link = (uintptr_t)slab_free;
+      slab_free = link;
     }
   }
-  uintptr_t *s = slab_free;
-  slab_free = (uintptr_t *)s[0];
+  uintptr_t *link = slab_free;
+  slab_free = (uintptr_t *)*link;
   hl_unlock(&slab_lock);
-  st->kind = STACK_SLAB;
-  st->map = (uintptr_t)s;
-  st->mapsize = size;
-  st->lo = (uintptr_t)s + 64; /* canary lives below lo */
-  st->hi = (uintptr_t)s + size;
+  uintptr_t top = (uintptr_t)(link + 1);
+  st->map = top - slot;
+  st->mapsize = slot;
+  st->hi = top;
+  if (atomic_load_relaxed(&guard_markers) == 1) {
+    st->kind = STACK_MMAP; /* guarded: [map, map + STACK_GUARD) faults */
+    st->lo = st->map + STACK_GUARD;
+    st->slab = 1;
+  } else {
+    st->kind = STACK_SLAB;
+    st->lo = st->map + STACK_GUARD + 64; /* canary at lo - 64 */
+    st->slab = 1;
+  }
   return 0;
 }
 
 int stack_alloc(stack_t_ *st) {
+  if (atomic_load_relaxed(&guard_markers) != 0)
+    return stack_alloc_slab(st); /* markers: tried, or worked */
   size_t size = sched.stacksize;
   if (!guarded_limit)
     guarded_limit = read_max_map_count() / 4; /* 2 mappings each: half */
@@ -99,6 +129,7 @@ int stack_alloc(stack_t_ *st) {
       if (mprotect(p, STACK_GUARD, PROT_NONE) == 0) {
         atomic_add_relaxed(&guarded_stacks, 1);
         st->kind = STACK_MMAP;
+        st->slab = 0;
         st->map = (uintptr_t)p;
         st->mapsize = size + STACK_GUARD;
         st->lo = (uintptr_t)p + STACK_GUARD;
@@ -118,16 +149,16 @@ int stack_alloc(stack_t_ *st) {
 }
 
 void stack_free(stack_t_ *st) {
-  if (st->kind == STACK_MMAP) {
+  if (st->slab) {
+    madvise((void *)st->map, st->mapsize, MADV_DONTNEED); /* keeps guards */
+    uintptr_t *link = (uintptr_t *)st->hi - 1;
+    hl_lock(&slab_lock);
+    *link = (uintptr_t)slab_free;
+    slab_free = link;
+    hl_unlock(&slab_lock);
+  } else if (st->kind == STACK_MMAP) {
     munmap((void *)st->map, st->mapsize);
     atomic_sub_relaxed(&guarded_stacks, 1);
-  } else if (st->kind == STACK_SLAB) {
-    madvise((void *)st->map, st->mapsize, MADV_DONTNEED);
-    hl_lock(&slab_lock);
-    uintptr_t *s = (uintptr_t *)st->map;
-    s[0] = (uintptr_t)slab_free;
-    slab_free = s;
-    hl_unlock(&slab_lock);
   }
   st->kind = STACK_NONE;
 }
@@ -137,19 +168,20 @@ void stack_trim(stack_t_ *st) {
   uintptr_t keep = st->hi - 4096;
   uintptr_t from = st->lo & ~(uintptr_t)4095;
   if (st->kind == STACK_SLAB)
-    from = st->map + 4096; /* keep the page holding the canary */
+    from += 4096; /* keep the page holding the canary */
   if (keep > from)
     madvise((void *)from, keep - from, MADV_DONTNEED);
 }
 
 void stack_set_canary(g_t *gp) {
   if (gp->stack.kind == STACK_SLAB)
-    *(uint64_t *)gp->stack.map = STACK_CANARY ^ (uint64_t)(uintptr_t)gp;
+    *(uint64_t *)(gp->stack.lo - 64) = STACK_CANARY ^ (uint64_t)(uintptr_t)gp;
 }
 
 void stack_check(g_t *gp) {
   if (gp->stack.kind == STACK_SLAB &&
-      *(uint64_t *)gp->stack.map != (STACK_CANARY ^ (uint64_t)(uintptr_t)gp)) {
+      *(uint64_t *)(gp->stack.lo - 64) !=
+          (STACK_CANARY ^ (uint64_t)(uintptr_t)gp)) {
     hl_printf(2, "goroutine %ld: stack overflow (canary of its slab stack "
                  "overwritten; raise HLDEBUG=stacksize)\n",
               (long)gp->goid);

@@ -84,8 +84,9 @@ typedef struct p p_t;
 /* Where a G's stack came from (stack.c). */
 enum stack_kind {
   STACK_NONE = 0,
-  STACK_MMAP,  /* own mapping with a PROT_NONE guard page */
-  STACK_SLAB,  /* carved from a slab (no guard; a canary at the bottom) */
+  STACK_MMAP,  /* guard page below: [map, map + STACK_GUARD) faults */
+  STACK_SLAB,  /* no guard (kernel without guard markers, past the mapping
+                  budget): a canary below lo, checked at each switch */
   STACK_NATIVE /* an M's thread stack (g0) */
 };
 
@@ -95,6 +96,7 @@ typedef struct stack {
   size_t mapsize;
   uint8_t kind;
   uint8_t dirty; /* used since its pages were last released */
+  uint8_t slab;  /* carved from a slab (stack.c) */
 } stack_t_;
 
 struct g {
@@ -171,6 +173,9 @@ struct p {
   _Atomic(m_t *) m;        /* M holding it (RUNNING), NULL otherwise */
   _Atomic uint32_t schedtick; /* per schedule (owner; sysmon reads) */
   uint32_t preempt_tick;   /* schedtick when sysmon asked to preempt */
+  /* set by sysmon when the running G overstayed: its next runtime call
+   * yields (cooperative); the signal comes only if it makes none */
+  _Atomic uint32_t preempt_coop;
   _Atomic uint32_t syscalltick; /* incremented per syscall (owner) */
   /* run queue: a lock-free ring. The owner puts at tail and gets at head;
    * thieves take from head with CAS. runnext runs before the ring. */
