@@ -11,6 +11,8 @@
 #include "base/lock.h"
 #include "base/os.h"
 
+__thread uint32_t hl_lock_depth __attribute__((tls_model("initial-exec")));
+
 void hl_lock_slow(hl_lock_t *m) {
   for (int i = 0; i < 100; i++) {
     uint32_t e = 0;

@@ -14,6 +14,12 @@
 #include "base/atomic.h"
 #include "base/debug.h"
 
+/* Runtime locks held by the calling thread (all kinds below). The
+ * scheduler never preempts or parks a goroutine cooperatively while this is
+ * non-zero (Go's lock() counts in m.locks the same way). */
+extern __thread uint32_t hl_lock_depth
+    __attribute__((tls_model("initial-exec")));
+
 typedef struct hl_lock {
   _Atomic uint32_t state;
 } hl_lock_t;
@@ -24,6 +30,7 @@ void hl_unlock_slow(hl_lock_t *m);
 
 static inline void hl_lock(hl_lock_t *m) {
   uint32_t expected = 0;
+  hl_lock_depth++;
   /* acquire: pairs with the release in hl_unlock. */
   if (hl_likely(atomic_cas_weak_acquire(&m->state, &expected, 1)))
     return;
@@ -32,10 +39,13 @@ static inline void hl_lock(hl_lock_t *m) {
 
 static inline bool hl_trylock(hl_lock_t *m) {
   uint32_t expected = 0;
-  return atomic_cas_strong_acq_rel(&m->state, &expected, 1);
+  bool ok = atomic_cas_strong_acq_rel(&m->state, &expected, 1);
+  hl_lock_depth += ok;
+  return ok;
 }
 
 static inline void hl_unlock(hl_lock_t *m) {
+  hl_lock_depth--;
   /* release: pairs with the acquire in hl_lock. */
   if (hl_unlikely(atomic_exchange_release(&m->state, 0) == 2))
     hl_unlock_slow(m);
@@ -51,6 +61,7 @@ typedef struct hl_spinlock {
 } hl_spinlock_t;
 
 static inline void hl_spin_lock(hl_spinlock_t *l) {
+  hl_lock_depth++;
   for (;;) {
     uint32_t e = 0;
     /* acquire: pairs with the release in hl_spin_unlock. */
@@ -61,6 +72,7 @@ static inline void hl_spin_lock(hl_spinlock_t *l) {
   }
 }
 static inline void hl_spin_unlock(hl_spinlock_t *l) {
+  hl_lock_depth--;
   atomic_store_release(&l->locked, 0);
 }
 

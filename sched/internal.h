@@ -4,9 +4,12 @@
  * leaves taken by a G; never hold one across a park except through
  * gopark's unlock callback) — see docs/design/locking.md.
  *
- * Rule for every runtime entry that reads m->p or touches P state: bracket
- * it with m_lock()/m_unlock() (acquirem/releasem in Go), so the
- * preemption signal never takes a P from under runtime code.
+ * Rule for every runtime entry that reads m->p or touches P state: enter
+ * with rt_enter() (m_lock plus "hold a P": a goroutine whose P was taken by
+ * the preemption signal gets one back, possibly on another thread) and
+ * leave with m_unlock(getm()). Nested calls may use m_lock/m_unlock: while
+ * m->locks > 0 the preemption signal leaves the thread alone, so the P
+ * (and the thread) cannot change under them except across a park.
  */
 #ifndef HL_SCHED_INTERNAL_H
 #define HL_SCHED_INTERNAL_H
@@ -46,8 +49,14 @@ static inline g_t *getg(void) {
   m_t *mp = tls_m;
   return mp ? (mp->curg ? mp->curg : &mp->g0) : NULL;
 }
-static inline void m_lock(m_t *mp) { mp->locks++; }
-static inline void m_unlock(m_t *mp) { mp->locks--; }
+static inline void m_lock(m_t *mp) {
+  HL_ASSERT(mp == tls_m);
+  mp->locks++;
+}
+static inline void m_unlock(m_t *mp) {
+  HL_ASSERT(mp->locks > 0 && mp == tls_m);
+  mp->locks--;
+}
 /* The calling goroutine, or a fatal error naming `fn` when called from
  * outside a goroutine. */
 g_t *curg_or_die(const char *fn);
@@ -105,6 +114,8 @@ bool timer_del(hl_timer_t *t);
 int64_t timers_run(p_t *pp, int64_t now);
 /* Earliest deadline over all Ps (0: none). */
 int64_t timers_next_all(void);
+/* Number of timers in pp's heap (takes its timerslock). */
+int32_t timers_len(p_t *pp);
 
 /* ---- netpoll.c ---- */
 /* Polls for I/O readiness; block_ns < 0 blocks, 0 does not. Readies the
@@ -124,8 +135,62 @@ void regain_p(g_t *gp);
 /* ---- sysmon.c ---- */
 void sysmon_start(void);
 
+/* ---- sema.c ---- */
+/* Semaphores keyed by address (Go's sema.go), for the sync primitives.
+ * *addr counts tokens. semacquire waits until it can take one; lifo
+ * queues the caller first among addr's waiters (a woken mutex waiter that
+ * lost the race keeps its turn); reason is an enum waitreason.
+ * semrelease adds a token and wakes addr's first waiter; with handoff it
+ * takes the token for that waiter and yields to it. Called from a
+ * goroutine holding no runtime lock. */
+bool cansemacquire(_Atomic uint32_t *addr); /* takes a token if any */
+void semacquire(_Atomic uint32_t *addr, bool lifo, int reason);
+void semrelease(_Atomic uint32_t *addr, bool handoff);
+/* Ticket-based waiter list of hl_cond (Go's notifyList); valid when
+ * zeroed. notifylist_add takes a ticket (before releasing the user's
+ * mutex), notifylist_wait(t) sleeps unless t was notified since. */
+struct semawaiter;
+typedef struct notifylist {
+  _Atomic uint32_t wait;   /* next ticket to hand out (atomic add) */
+  _Atomic uint32_t notify; /* next ticket to notify (written under lock) */
+  hl_lock_t lock;
+  uint32_t pad_;
+  struct semawaiter *head, *tail; /* parked waiters (lock) */
+} notifylist_t;
+uint32_t notifylist_add(notifylist_t *l);
+void notifylist_wait(notifylist_t *l, uint32_t t);
+void notifylist_notify_one(notifylist_t *l);
+void notifylist_notify_all(notifylist_t *l);
+/* Active spinning of hl_mutex (Go's sync_runtime_canSpin/doSpin): true
+ * if spin round iter is worth it (several CPUs, another P running, this
+ * P's run queue empty). */
+bool sync_canspin(int iter);
+void sync_dospin(void);
+
 /* ---- dump.c ---- */
+/* Diagnostics (dump.c, dump_stack.c, schedtrace.c) read other threads'
+ * fields without synchronization, as Go's do: a snapshot, not a race for
+ * ThreadSanitizer to report. */
+#ifdef HL_TSAN
+#define DIAG_RACY __attribute__((no_sanitize("thread")))
+#else
+#define DIAG_RACY
+#endif
 void goroutine_dump(int fd);
 void sched_checkdead(void); /* caller holds sched.lock */
+/* Stack traces, hl_throw_hook and the SIGQUIT handler; hl_main calls it
+ * once, after stack_overflow_init. */
+void diag_init(void);
+const char *gstatus_string(uint32_t status);
+const char *waitreason_string(uint32_t reason);
+/* Prints gp's stack for the dump (set by dump_stack.c; NULL: the entry
+ * function only); gp == NULL: the calling thread's own stack. */
+extern void (*goroutine_dump_stack_hook)(int fd, g_t *gp);
+
+/* ---- dump_stack.c ---- */
+void dump_stack_init(void); /* installs goroutine_dump_stack_hook */
+
+/* ---- schedtrace.c ---- */
+void schedtrace_tick(int64_t now); /* sysmon, every round */
 
 #endif

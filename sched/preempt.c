@@ -17,7 +17,8 @@
  *     thread (tgkill).
  *  2. The handler, on that thread, acts only if the M runs a G outside the
  *     runtime (m->locks == 0: every runtime path that touches P state is in
- *     a critical section), still holds that P, and the tick is unchanged.
+ *     a critical section; hl_lock_depth == 0: it holds no runtime lock),
+ *     still holds that P, and the tick is unchanged.
  *     It then detaches the P: the thread keeps the P's mcache (held_mcache,
  *     still tls_mcache: an allocation interrupted half-way finishes on it),
  *     the P gets the spare, m->p = NULL, and a release CAS RUNNING ->
@@ -53,7 +54,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc) {
   if (!mp || !atomic_exchange_acquire(&mp->preempt_request, 0))
     goto out;
   p_t *pp = mp->p;
-  if (!mp->curg || mp->locks != 0 || !pp ||
+  if (!mp->curg || mp->locks != 0 || hl_lock_depth != 0 || !pp ||
       atomic_load_relaxed(&pp->schedtick) != pp->preempt_tick)
     goto out;
   mcache_t *spare = atomic_exchange_acq_rel(&pp->spare_mcache, NULL);

@@ -287,7 +287,8 @@ static void handoffp(p_t *pp) {
   }
   /* timers of this P must keep firing: if every other P is idle, give it
    * an M that will sleep until the next timer */
-  if (pp->timers && atomic_load_relaxed(&sched.npidle) == sched.gomaxprocs - 1) {
+  if (atomic_load_relaxed(&pp->timer0) &&
+      atomic_load_relaxed(&sched.npidle) == sched.gomaxprocs - 1) {
     hl_unlock(&sched.lock);
     startm(pp, false);
     return;
@@ -742,7 +743,7 @@ top:;
         p_t *victim = sched.allp[(start + (uint32_t)i) % (uint32_t)procs];
         if (victim == pp)
           continue;
-        if (round == 3 && victim->timers)
+        if (round == 3 && atomic_load_relaxed(&victim->timer0))
           timers_run(victim, now); /* due timers of busy or idle Ps */
         gp = runqsteal(pp, victim, round == 3);
         if (gp) {
@@ -909,13 +910,14 @@ static bool schedule(m_t *mp) {
 }
 
 static void execute(m_t *mp, g_t *gp, bool inherit) {
+  mp->locks = 1; /* before curg: the preemption handler must see g0 here
+                  * as runtime code; the resumed G leaves it */
   mp->curg = gp;
   gp->m = mp;
   atomic_store_relaxed(&gp->status, G_RUNNING);
   if (!inherit)
     tick_inc(mp->p);
   atomic_store_relaxed(&mp->p->preempt_coop, 0);
-  mp->locks = 1; /* the resumed G leaves it (resume_after_switch) */
   ctx_switch(&mp->g0, gp);
 }
 
@@ -934,6 +936,12 @@ static bool after_switch(m_t *mp) {
     return false;
   case AFTER_PARK: {
     mp->curg = NULL;
+    /* Drop gp before the callback (Go's dropg in park_m): once fn
+     * releases the wait queue's lock, another M may ready gp and run it,
+     * setting gp->m; clearing it afterwards would leave the running G
+     * with gp->m == NULL. */
+    if (mp->lockedg != gp)
+      gp->m = NULL;
     atomic_store_release(&gp->status, G_WAITING);
     bool (*fn)(g_t *, void *) = mp->after_unlock;
     void *arg = mp->after_arg;
@@ -943,8 +951,6 @@ static bool after_switch(m_t *mp) {
       atomic_store_release(&gp->status, G_RUNNABLE);
       runqput(mp->p, gp, true);
     }
-    if (mp->lockedg != gp)
-      gp->m = NULL;
     return false;
   }
   case AFTER_EXIT: {
@@ -1187,6 +1193,7 @@ HL_API int hl_main(int (*fn)(void *), void *arg) {
     sched.allp[i] = pp;
   }
   stack_overflow_init();
+  diag_init();
   preempt_init();
   m_t *m0 = allocm();
   sched.m0 = m0;
@@ -1238,7 +1245,11 @@ m_t *rt_enter(g_t *gp) {
   if (hl_unlikely(!mp->p))
     regain_p(gp);
   mp = tls_m;
-  if (hl_unlikely(atomic_load_relaxed(&mp->p->preempt_coop))) {
+  /* only at the outermost runtime entry with no runtime lock held: a G
+   * must never be queued holding a lock (the lock's waiters could be the
+   * very threads that would run it) */
+  if (hl_unlikely(atomic_load_relaxed(&mp->p->preempt_coop)) &&
+      mp->locks == 1 && hl_lock_depth == 0) {
     /* ran 10 ms without giving the P up: go to the back of the queue
      * (Go's cooperative preemption at a safe point) */
     atomic_store_relaxed(&mp->p->preempt_coop, 0);

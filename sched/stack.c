@@ -232,6 +232,14 @@ void stack_overflow_init(void) {
 }
 
 void stack_thread_init(void) {
+  /* Ms start with every signal blocked (os_thread_start), and a fault
+   * while SIGSEGV is blocked kills the process without running the
+   * overflow handler. */
+  sigset_t faults;
+  sigemptyset(&faults);
+  sigaddset(&faults, SIGSEGV);
+  sigaddset(&faults, SIGBUS);
+  pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
   size_t sz = 64 << 10;
   void *alt = os_map(sz, 0);
   if (!alt)

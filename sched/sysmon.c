@@ -42,7 +42,7 @@ static bool retake(int64_t now) {
         atomic_load_relaxed(&sched.nmspinning) +
                 atomic_load_relaxed(&sched.npidle) >
             0 &&
-        !pp->timers)
+        !atomic_load_relaxed(&pp->timer0))
       continue;
     /* acquire: pairs with the release store of P_SYSCALL. */
     if (atomic_cas_strong_acq_rel(&pp->status, &st, P_IDLE)) {
@@ -74,6 +74,7 @@ static void *sysmon_main(void *arg) {
     int64_t now = os_nanotime();
     bool did = retake(now);
     preempt_check(now);
+    schedtrace_tick(now);
     if (netpoll_inited() && atomic_load_relaxed(&netpoll_waiters) > 0 &&
         now - lastpoll > 10000000) {
       lastpoll = now;

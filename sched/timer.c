@@ -2,7 +2,7 @@
  * sched/timer.c — per-P timer heaps and hl_sleep.
  *
  * Entry points: timer_add, timer_del, timers_run, timers_next_all,
- * hl_sleep.
+ * timers_len (for schedtrace), hl_sleep.
  *
  * Each P keeps its timers in a 4-ary min-heap ordered by deadline (Go's
  * choice: shallower than a binary heap, so fewer cache misses when
@@ -170,6 +170,14 @@ int64_t timers_next_all(void) {
       next = w;
   }
   return next;
+}
+
+int32_t timers_len(p_t *pp) {
+  hl_lock(&pp->timerslock);
+  theap_t *h = pp->timers;
+  int32_t n = h ? h->n : 0;
+  hl_unlock(&pp->timerslock);
+  return n;
 }
 
 /* ------------------------------------------------------------- sleep */
