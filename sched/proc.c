@@ -295,6 +295,10 @@ static void handoffp(p_t *pp) {
   }
   pidleput(pp);
   hl_unlock(&sched.lock);
+  /* an idle P with timers: make sure some M wakes for them (Ms asleep in
+   * stopm without a P wait for a P, not for a deadline) */
+  if (atomic_load_relaxed(&pp->timer0) != 0)
+    wakep();
 }
 
 /* Parks mp until another M hands it a P (m->nextp). The M holds no P.
@@ -364,7 +368,12 @@ static bool stopm(m_t *mp) {
       atomic_store_release(&mp->nextp, pp);
       break;
     }
-    next = timers_next_all();
+    /* no idle P: the due timer is on a P that an M holds and runs (its
+     * schedule() runs its timers) or that sysmon will retake from a
+     * syscall and hand off (handoffp wakes an M for a P with timers).
+     * Sleep until handed a P instead of spinning on a deadline this M
+     * cannot serve. */
+    next = 0;
   }
   p_t *pp = atomic_load_acquire(&mp->nextp);
   atomic_store_relaxed(&mp->nextp, NULL);
@@ -575,6 +584,8 @@ static void goexit0(m_t *mp, g_t *gp) {
     hl_unlock(&sched.lock);
     if (wake)
       notewakeup(m0);
+    else if (m0 != mp)
+      netpoll_break(); /* m0 may be blocked in epoll_wait */
     return; /* the main G is not reused */
   }
   gfput(mp->p, gp);
@@ -743,8 +754,14 @@ top:;
         p_t *victim = sched.allp[(start + (uint32_t)i) % (uint32_t)procs];
         if (victim == pp)
           continue;
-        if (round == 3 && atomic_load_relaxed(&victim->timer0))
+        if (round == 3 && atomic_load_relaxed(&victim->timer0)) {
           timers_run(victim, now); /* due timers of busy or idle Ps */
+          /* they may have readied any number of Gs onto our own queue,
+           * and runqsteal needs it empty (it writes past our tail) */
+          gp = runqget(pp, inherit);
+          if (gp)
+            return gp;
+        }
         gp = runqsteal(pp, victim, round == 3);
         if (gp) {
           *inherit = false;
@@ -1092,13 +1109,18 @@ static intptr_t do_write(void *a) {
   return write((int)(intptr_t)v[0], v[1], (size_t)(uintptr_t)v[2]);
 }
 
+/* errno after hl_syscall_exit, which may resume the goroutine on another
+ * thread: the compiler would reuse the old thread's errno address (glibc's
+ * __errno_location is const), so errno is read and set out of line. */
+static HL_NOINLINE int errno_get(void) { return errno; }
+static HL_NOINLINE void errno_set(int e) { errno = e; }
+
 HL_API intptr_t hl_blocking(intptr_t (*fn)(void *), void *arg) {
   hl_syscall_enter();
-  int saved;
   intptr_t r = fn(arg);
-  saved = errno;
+  int saved = errno_get();
   hl_syscall_exit();
-  errno = saved;
+  errno_set(saved);
   return r;
 }
 
@@ -1123,9 +1145,9 @@ HL_API int hl_sys_nanosleep(int64_t ns) {
 HL_API pid_t hl_sys_waitpid(pid_t pid, int *status, int options) {
   hl_syscall_enter();
   pid_t r = waitpid(pid, status, options);
-  int saved = errno;
+  int saved = errno_get();
   hl_syscall_exit();
-  errno = saved;
+  errno_set(saved);
   return r;
 }
 

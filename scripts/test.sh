@@ -20,7 +20,7 @@ step "dependencies"
 hl_install_deps || fail "installing Debian packages"
 
 labels_exclude="stress-long"
-[ "${HL_TEST_LONG:-0}" = 1 ] && labels_exclude="^$"
+[ "${HL_TEST_LONG:-0}" = 1 ] && labels_exclude="^none$"
 
 step "release build (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_WERROR=ON >/dev/null ||
@@ -38,7 +38,8 @@ cmake --build build-asan -j"$jobs" || fail "build asan"
 step "AddressSanitizer + UBSan tests"
 (cd build-asan &&
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --output-on-failure -j"$jobs" -L "unit|stress" -LE "$labels_exclude" "$@") ||
+  ctest --output-on-failure -j"$jobs" -L "unit|stress" \
+    -LE "$labels_exclude|big" "$@") ||
   fail "asan tests"
 step "ThreadSanitizer build (build-tsan/): concurrency tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_WERROR=ON \
@@ -49,6 +50,6 @@ cmake --build build-tsan -j"$jobs" || fail "build tsan"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --output-on-failure -j"$jobs" \
     -R "^alloc[.]test_threads$|^stress[.]|^sched[.]" \
-    -LE "$labels_exclude" "$@") || fail "tsan tests"
+    -LE "$labels_exclude|big" "$@") || fail "tsan tests"
 echo
 echo "scripts/test.sh: all test runs passed"
