@@ -826,13 +826,19 @@ top:;
   }
   (void)was_spinning;
   (void)pollUntil;
-  /* block in the network poller if it has waiters and no M is there */
-  if (netpoll_inited() && atomic_load_relaxed(&netpoll_waiters) > 0) {
+  /* block in the network poller if it has waiters and no other M is
+   * blocked there already (Go's sched.lastpoll swap): Ms blocked in
+   * epoll_wait are not on the idle list, so letting every idle M in would
+   * make wakep start new threads without end */
+  int32_t nobody = 0;
+  if (netpoll_inited() && atomic_load_relaxed(&netpoll_waiters) > 0 &&
+      atomic_cas_strong_acq_rel(&sched.netpoll_blocked, &nobody, 1)) {
     int64_t next = timers_next_all();
     int64_t block = next > 0 ? next - os_nanotime() : -1;
     if (block < 0 && next > 0)
       block = 0;
     g_t *list = netpoll(block);
+    atomic_store_release(&sched.netpoll_blocked, 0);
     if (list) {
       hl_lock(&sched.lock);
       p_t *np = pidleget();

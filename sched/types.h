@@ -210,6 +210,7 @@ typedef struct schedt {
   p_t *pidle;
   _Atomic int32_t npidle;
   _Atomic int32_t nmspinning;
+  _Atomic int32_t netpoll_blocked; /* an M is blocked in netpoll */
   g_t *runqhead, *runqtail;
   _Atomic int32_t runqsize;
   g_t *gfree; /* dead Gs beyond the per-P caches */
