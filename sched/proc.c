@@ -118,7 +118,15 @@ static void acquirep(m_t *mp, p_t *pp) {
 
 static p_t *releasep(m_t *mp) {
   p_t *pp = mp->p;
-  HL_ASSERT(pp && atomic_load_relaxed(&pp->m) == mp);
+#if HL_DEBUG >= 1
+  if (!pp || atomic_load_relaxed(&pp->m) != mp)
+    hl_throwf("releasep: M%ld holds P%d but P%d's m is M%ld (status %u)",
+              (long)mp->id, pp ? pp->id : -1, pp ? pp->id : -1,
+              pp && atomic_load_relaxed(&pp->m)
+                  ? (long)atomic_load_relaxed(&pp->m)->id
+                  : -1L,
+              pp ? atomic_load_relaxed(&pp->status) : 0u);
+#endif
   atomic_store_relaxed(&pp->m, NULL);
   atomic_store_release(&pp->status, P_IDLE);
   mp->p = NULL;
@@ -184,6 +192,22 @@ static void mput(m_t *mp) {
   sched.nmidle++;
   mp->idle = true;
   sched_checkdead();
+}
+
+/* Takes mp off the idle M list if it is there; returns whether it was.
+ * Caller holds sched.lock. */
+static bool midle_remove(m_t *mp) {
+  bool found = false;
+  for (m_t **link = &sched.midle; *link; link = &(*link)->schedlink) {
+    if (*link == mp) {
+      *link = mp->schedlink;
+      sched.nmidle--;
+      found = true;
+      break;
+    }
+  }
+  mp->idle = false;
+  return found;
 }
 
 /* Caller holds sched.lock. */
@@ -330,16 +354,7 @@ static bool stopm(m_t *mp) {
         hl_unlock(&sched.lock);
         break;
       }
-      if (mp->idle) {
-        m_t **link = &sched.midle;
-        while (*link && *link != mp)
-          link = &(*link)->schedlink;
-        if (*link) {
-          *link = mp->schedlink;
-          sched.nmidle--;
-        }
-        mp->idle = false;
-      }
+      midle_remove(mp);
       hl_unlock(&sched.lock);
       return false;
     }
@@ -352,16 +367,8 @@ static bool stopm(m_t *mp) {
     p_t *pp = NULL;
     if (mp->idle) {
       pp = pidleget();
-      if (pp) { /* leave the idle list */
-        m_t **link = &sched.midle;
-        while (*link && *link != mp)
-          link = &(*link)->schedlink;
-        if (*link) {
-          *link = mp->schedlink;
-          sched.nmidle--;
-          mp->idle = false;
-        }
-      }
+      if (pp) /* leave the idle list */
+        midle_remove(mp);
     }
     hl_unlock(&sched.lock);
     if (pp) {
@@ -570,17 +577,8 @@ static void goexit0(m_t *mp, g_t *gp) {
     m_t *m0 = sched.m0;
     hl_lock(&sched.lock);
     bool wake = false;
-    if (m0 != mp && m0->idle) {
-      m_t **link = &sched.midle;
-      while (*link && *link != m0)
-        link = &(*link)->schedlink;
-      if (*link) {
-        *link = m0->schedlink;
-        sched.nmidle--;
-        m0->idle = false;
-        wake = true;
-      }
-    }
+    if (m0 != mp && m0->idle)
+      wake = midle_remove(m0);
     hl_unlock(&sched.lock);
     if (wake)
       notewakeup(m0);
@@ -1071,6 +1069,10 @@ HL_API void hl_syscall_enter(void) {
   mp->p = NULL;
   tls_mcache = mp->mcache; /* the P may be handed to another M */
   atomic_store_relaxed(&gp->status, G_SYSCALL);
+  /* A P in SYSCALL belongs to nobody: sysmon may retake it, and any M
+   * coming back from a syscall may take it (Go's reentersyscall clears
+   * pp.m the same way). */
+  atomic_store_relaxed(&pp->m, NULL);
   /* release: sysmon's acquire CAS on status sees the fields above. */
   atomic_store_release(&pp->status, P_SYSCALL);
   m_unlock(mp);
@@ -1085,6 +1087,9 @@ HL_API void hl_syscall_exit(void) {
   uint32_t st = P_SYSCALL;
   /* fast path: nobody took the P */
   if (pp && atomic_cas_strong_acq_rel(&pp->status, &st, P_RUNNING)) {
+    /* ours again — or another M's P that is in a syscall now: either way
+     * it was free, and it is this M's from here (Go's wirep) */
+    atomic_store_relaxed(&pp->m, mp);
     mp->p = pp;
     tls_mcache = pp->mcache;
     atomic_add_relaxed(&pp->syscalltick, 1);
