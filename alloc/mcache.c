@@ -55,6 +55,23 @@ static mcache_t *mcache_new(void) {
   return c;
 }
 
+/* A pooled mcache not in use, or a new one; marked in use. */
+static mcache_t *registry_take(void) {
+  hl_lock(&registry_lock);
+  mcache_t *c;
+  for (c = registry; c; c = c->next)
+    if (!c->in_use)
+      break;
+  if (!c) {
+    c = mcache_new();
+    c->next = registry;
+    registry = c;
+  }
+  c->in_use = 1;
+  hl_unlock(&registry_lock);
+  return c;
+}
+
 mcache_t *mcache_attach(void) {
   mcache_t *c = tls_mcache;
   if (c != &empty_mcache)
@@ -72,17 +89,7 @@ mcache_t *mcache_attach(void) {
         cpu_relax();
     }
   }
-  hl_lock(&registry_lock);
-  for (c = registry; c; c = c->next)
-    if (!c->in_use)
-      break;
-  if (!c) {
-    c = mcache_new();
-    c->next = registry;
-    registry = c;
-  }
-  c->in_use = 1;
-  hl_unlock(&registry_lock);
+  c = registry_take();
   tls_mcache = c;
   if (first) {
     /* These may call malloc: tls_mcache is already set, so they do not
@@ -101,19 +108,7 @@ mcache_t *mcache_attach(void) {
 mcache_t *mcache_create(void) {
   if (tls_mcache == &empty_mcache)
     mcache_attach(); /* makes sure the allocator is set up */
-  hl_lock(&registry_lock);
-  mcache_t *c;
-  for (c = registry; c; c = c->next)
-    if (!c->in_use)
-      break;
-  if (!c) {
-    c = mcache_new();
-    c->next = registry;
-    registry = c;
-  }
-  c->in_use = 1;
-  hl_unlock(&registry_lock);
-  return c;
+  return registry_take();
 }
 
 void mcache_destroy(mcache_t *c) {
