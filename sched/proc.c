@@ -646,7 +646,9 @@ void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   g_t *gp = tls_m->curg;
   m_t *mp = rt_enter(gp);
   gp->waitreason = (uint32_t)reason;
-  gp->waitsince = os_nanotime();
+  /* sysmon's clock (at most 10 ms stale): dumps show waits in minutes,
+   * and a clock read here was a fifth of a channel round trip */
+  gp->waitsince = atomic_load_relaxed(&sched.coarse_now);
   mp->after_unlock = unlockf;
   mp->after_arg = arg;
   mcall(gp, AFTER_PARK);
@@ -1255,6 +1257,7 @@ HL_API int hl_main(int (*fn)(void *), void *arg) {
   if (!mg)
     hl_throw("cannot create the main goroutine");
   sched.main_g = mg;
+  atomic_store_relaxed(&sched.coarse_now, os_nanotime());
   sysmon_start();
   runqput(m0->p, mg, true);
   mstart_loop(m0);

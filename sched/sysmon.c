@@ -72,6 +72,7 @@ static void *sysmon_main(void *arg) {
       delay = SYSMON_MAX_US;
     os_nanosleep(delay * 1000);
     int64_t now = os_nanotime();
+    atomic_store_relaxed(&sched.coarse_now, now);
     bool did = retake(now);
     preempt_check(now);
     schedtrace_tick(now);

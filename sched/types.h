@@ -211,6 +211,7 @@ typedef struct schedt {
   _Atomic int32_t npidle;
   _Atomic int32_t nmspinning;
   _Atomic int32_t netpoll_blocked; /* an M is blocked in netpoll */
+  _Atomic int64_t coarse_now; /* nanotime, refreshed by sysmon */
   g_t *runqhead, *runqtail;
   _Atomic int32_t runqsize;
   g_t *gfree; /* dead Gs beyond the per-P caches */
