@@ -47,56 +47,41 @@ static void expect_abort(void (*fn)(void), const char *want) {
     fail_msg("expected \"%s\" in: %s", want, buf);
 }
 
-static char wantbuf[256];
 static void *victim;
 
 static void double_free_small(void) {
   victim = hl_malloc(40);
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: free(): double free of %p",
-           victim);
   hl_free(victim);
   hl_free(victim);
 }
 static void double_free_large(void) {
   victim = hl_malloc(1 << 20);
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: free(): double free of %p",
-           victim);
   hl_free(victim);
   hl_free(victim);
 }
 static void invalid_stack(void) {
   int local;
   victim = &local;
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: free(): invalid pointer %p",
-           victim);
   hl_free(victim);
 }
 static void invalid_interior(void) {
   char *p = hl_malloc(64);
   victim = p + 8;
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: free(): invalid pointer %p",
-           victim);
   hl_free(victim);
 }
 static void invalid_interior_large(void) {
   char *p = hl_malloc(100000);
   victim = p + 8192;
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: free(): invalid pointer %p",
-           victim);
   hl_free(victim);
 }
 static void realloc_freed(void) {
   victim = hl_malloc(64);
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: realloc(): pointer %p was already freed",
-           victim);
   hl_free(victim);
   hl_realloc(victim, 128);
 }
 static void realloc_invalid(void) {
   static char global[64];
   victim = global;
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: realloc(): invalid pointer %p",
-           victim);
   hl_realloc(victim, 128);
 }
 static void *remote_double(void *arg) {
@@ -105,8 +90,6 @@ static void *remote_double(void *arg) {
 }
 static void double_free_remote(void) {
   victim = hl_malloc(100);
-  snprintf(wantbuf, sizeof wantbuf, "heaplab: free(): double free of %p",
-           victim);
   pthread_t t;
   pthread_create(&t, NULL, remote_double, victim);
   pthread_join(t, NULL);
