@@ -2,4 +2,6 @@
 #ifndef HEAPLAB_HEAPLAB_H
 #define HEAPLAB_HEAPLAB_H
 #include "heaplab/alloc.h"
+#include "heaplab/sched.h"
+#include "heaplab/gc.h"
 #endif
