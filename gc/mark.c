@@ -497,13 +497,28 @@ static bool ck_mark(mspan_t *s, uint32_t idx) {
 static uintptr_t *ck_stack;
 static size_t ck_n, ck_cap;
 
+/* A word on a goroutine stack may be stale: a slot of a frame that was
+ * never written since an older frame left a pointer there, and that
+ * pointer may name an object that was already garbage when the cycle
+ * began (the concurrent mark rightly left it white). Stacks are scanned
+ * conservatively, so such a word cannot be told from a live one: an
+ * unmarked object found directly from a stack is neither reported nor
+ * followed. Everything found through a heap object, a registered root or
+ * a channel buffer must be marked. */
+static bool ck_from_stack;
+
 static GC_NOSAN void ck_shade(uintptr_t p, uintptr_t from) {
   mspan_t *s;
   uint32_t idx;
   uintptr_t obj = gc_find_object(p, &s, &idx);
-  if (!obj || !ck_mark(s, idx))
+  if (!obj)
     return;
-  if (!((s->gcmarkBits[idx >> 3] >> (idx & 7)) & 1))
+  bool marked = (s->gcmarkBits[idx >> 3] >> (idx & 7)) & 1;
+  if (ck_from_stack && !marked)
+    return;
+  if (!ck_mark(s, idx))
+    return;
+  if (!marked)
     hl_throwf("checkmark: reachable object %p (found through %p, from "
               "%p) was not marked by the concurrent mark: span %p [%p, %p) "
               "class %d size %u%s. A pointer store that bypassed HL_STORE?",
@@ -552,6 +567,7 @@ GC_NOSAN void gc_checkmark(void) {
   if (!ck_bits)
     hl_throw("checkmark: out of memory");
   ck_n = 0;
+  ck_from_stack = true;
   /* roots: the same as the concurrent mark's */
   g_t *self = getm()->curg;
   for (g_t *gp = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE); gp;
@@ -580,6 +596,7 @@ GC_NOSAN void gc_checkmark(void) {
         ck_block(sp, gp->stack.hi - sp, 0);
     }
   }
+  ck_from_stack = false;
   hl_lock(&roots_lock);
   for (root_t *r = roots; r; r = r->next)
     ck_block(r->base, r->size, 0);
