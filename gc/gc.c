@@ -891,7 +891,7 @@ static void gctrace_print(uint64_t n, int64_t t_end) {
   double bg = (double)(atomic_load_relaxed(&gc.worker_ns) - cycle_worker0) / 1e6;
   double idle = (double)(atomic_load_relaxed(&idle_worker_ns) - cycle_idle_ns) / 1e6;
   char line[512];
-  int len = hl_snprintf(
+  int len = snprintf(
       line, sizeof line,
       "gc %" PRIu64 " @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, "
       "%.3f+%.3f/%.3f/%.3f+%.3f ms cpu, %" PRIu64 "->%" PRIu64 "->%" PRIu64

@@ -92,6 +92,11 @@ void gcw_put(gcwork_t *w, uintptr_t obj) {
       lf_push(&gc.full, b);
       w->flushed = true;
       w->wbuf1 = b = getempty();
+      /* an idle P can take it (Go's enlistWorker) */
+      if (atomic_load_relaxed(&sched.npidle) > 0 &&
+          !atomic_load_relaxed(&sched.gcwaiting) &&
+          atomic_load_relaxed(&gc.phase) == GC_MARK)
+        wakep();
     }
   }
   b->obj[b->nobj++] = obj;

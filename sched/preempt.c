@@ -64,10 +64,15 @@ static int uc_regs(void *ucv, uintptr_t *sp, uintptr_t *regs) {
 #endif
 }
 
-/* Collector suspension (sched_suspend_g): answers the request; when this
- * thread runs the wanted G on that G's stack, parks the thread here (the
- * handler runs on the alternate signal stack) until the scanner is done. */
-static void suspend_answer(m_t *mp, void *uc) {
+/* Collector suspension (sched_suspend_g): answers request number r;
+ * when this thread runs the wanted G on that G's stack, parks the thread
+ * here (the handler runs on the alternate signal stack) until the scanner
+ * is done with request r. Requests are numbered so that a handler still
+ * waking from request r never mistakes r + 1 (whose signal stays pending
+ * until this handler returns) for its own. */
+#define SUSPEND_DECLINED 0x80000000u
+
+static void suspend_answer(m_t *mp, void *uc, uint32_t r) {
   g_t *want = atomic_load_acquire(&mp->suspend_g);
   uintptr_t sp;
   int n = uc_regs(uc, &sp, mp->suspend_regs);
@@ -75,16 +80,16 @@ static void suspend_answer(m_t *mp, void *uc) {
    * it (heap metadata) and would wait on a suspended holder forever */
   if (!want || mp->curg != want || sp < want->stack.lo ||
       sp >= want->stack.hi || hl_lock_depth != 0) {
-    atomic_store_release(&mp->suspend_ack, 2);
+    atomic_store_release(&mp->suspend_ack, r | SUSPEND_DECLINED);
     futex_wake(&mp->suspend_ack, 1);
     return;
   }
   mp->suspend_sp = sp;
   mp->suspend_nregs = n;
-  atomic_store_release(&mp->suspend_ack, 1);
+  atomic_store_release(&mp->suspend_ack, r);
   futex_wake(&mp->suspend_ack, 1);
-  while (atomic_load_acquire(&mp->suspend_request))
-    futex_wait(&mp->suspend_request, 1, -1);
+  while (atomic_load_acquire(&mp->suspend_request) == r)
+    futex_wait(&mp->suspend_request, r, -1);
 }
 
 bool sched_suspend_g(g_t *gp, m_t *mp,
@@ -92,21 +97,26 @@ bool sched_suspend_g(g_t *gp, m_t *mp,
                                 int nregs, void *arg),
                      void *arg) {
   static hl_lock_t suspend_lock; /* one suspension at a time per process */
+  static uint32_t seq;
   hl_lock(&suspend_lock);
+  uint32_t r = (++seq & ~SUSPEND_DECLINED);
+  if (r == 0)
+    r = seq = 1;
   atomic_store_relaxed(&mp->suspend_ack, 0);
   atomic_store_relaxed(&mp->suspend_g, gp);
-  atomic_store_release(&mp->suspend_request, 1);
+  atomic_store_release(&mp->suspend_request, r);
   syscall(SYS_tgkill, getpid(), mp->tid, SIGURG);
   uint32_t ack;
-  while ((ack = atomic_load_acquire(&mp->suspend_ack)) == 0)
-    futex_wait(&mp->suspend_ack, 0, 1000000);
-  if (ack == 1)
+  while (((ack = atomic_load_acquire(&mp->suspend_ack)) & ~SUSPEND_DECLINED) != r)
+    futex_wait(&mp->suspend_ack, ack, 1000000);
+  bool ok = !(ack & SUSPEND_DECLINED);
+  if (ok)
     fn(mp->suspend_sp, mp->suspend_regs, mp->suspend_nregs, arg);
   atomic_store_relaxed(&mp->suspend_g, NULL);
   atomic_store_release(&mp->suspend_request, 0);
   futex_wake(&mp->suspend_request, 1);
   hl_unlock(&suspend_lock);
-  return ack == 1;
+  return ok;
 }
 
 static void preempt_handler(int sig, siginfo_t *si, void *uc) {
@@ -114,9 +124,11 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc) {
   (void)si;
   int saved = errno;
   m_t *mp = tls_m;
-  if (mp && atomic_load_acquire(&mp->suspend_request) &&
-      atomic_load_relaxed(&mp->suspend_ack) == 0)
-    suspend_answer(mp, uc);
+  if (mp) {
+    uint32_t r = atomic_load_acquire(&mp->suspend_request);
+    if (r && (atomic_load_relaxed(&mp->suspend_ack) & ~SUSPEND_DECLINED) != r)
+      suspend_answer(mp, uc, r);
+  }
   /* acquire: pairs with sysmon's release store (preempt_tick is set) */
   if (!mp || !atomic_exchange_acquire(&mp->preempt_request, 0))
     goto out;

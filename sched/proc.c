@@ -1455,16 +1455,23 @@ void stw_stop(void) {
   stw_take_free_ps();
   bool wait = sched.stopwait > 0;
   hl_unlock(&sched.lock);
-  int64_t start = os_nanotime();
-  bool signalled = false;
+  int64_t start = os_nanotime(), last_signal = 0;
   while (wait) {
+    int64_t now = os_nanotime();
+    /* after STW_SIGNAL_NS, and then every STW_SIGNAL_NS, signal the Ps
+     * still running: their goroutines may be in C loops without a safe
+     * point */
+    bool signal = now - start > STW_SIGNAL_NS &&
+                  now - last_signal > STW_SIGNAL_NS;
+    if (signal)
+      last_signal = now;
     for (int i = 0; i < sched.gomaxprocs; i++) {
       p_t *pp = sched.allp[i];
       if (pp == own || atomic_load_acquire(&pp->status) != P_RUNNING)
         continue;
       atomic_store_relaxed(&pp->preempt_coop, 1);
       m_t *pm = atomic_load_relaxed(&pp->m);
-      if (!signalled && pm && os_nanotime() - start > STW_SIGNAL_NS) {
+      if (signal && pm) {
         if (!atomic_load_relaxed(&pp->spare_mcache)) {
           mcache_t *c = mcache_create(), *none = NULL;
           if (!atomic_cas_strong_acq_rel(&pp->spare_mcache, &none, c))
@@ -1475,11 +1482,7 @@ void stw_stop(void) {
         syscall(SYS_tgkill, getpid(), pm->tid, SIGURG);
       }
     }
-    if (os_nanotime() - start > STW_SIGNAL_NS)
-      signalled = true; /* once; then every 10 us below */
-    futex_wait(&sched.stopnote, 0, 10000);
-    if (signalled && os_nanotime() - start > 10 * STW_SIGNAL_NS)
-      signalled = false, start = os_nanotime();
+    futex_wait(&sched.stopnote, 0, 5000);
     hl_lock(&sched.lock);
     stw_take_free_ps();
     wait = sched.stopwait > 0;
