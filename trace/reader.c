@@ -501,7 +501,7 @@ static int decode_event(hlt_reader_t *r, hlt_event_t *ev) {
 
 int hlt_next(hlt_reader_t *r, hlt_event_t *ev) {
   if (r->state != 0)
-    return r->state;
+    return r->state > 0 ? 0 : -1;
   while (r->bleft == 0) {
     uint64_t roff = src_off(r);
     uint8_t tag;
