@@ -19,11 +19,13 @@
  * the candidates are s = t[k] and s = t[k] - w: one linear sweep.
  *
  * Bands (the idea of Go's internal/trace/gc.go): cut the range of s into
- * bands; every window starting in band [lo, hi] covers [hi, lo + w], so
- * (A(lo+w) - A(hi))/w is a lower bound of their means. Visit bands by
- * increasing bound and sweep a band exactly only while its bound is below
- * the best mean found: on real traces a handful of bands are swept. With
- * band width w/2 the bound of a band of all-mutator time is nearly 1.
+ * bands (width w/8, at most 16384 bands); every window starting in band
+ * [lo, hi] covers [hi, lo + w] exactly, and its two ends, of total length
+ * hi - lo, lie in bands whose smallest u is known (per-band minima from
+ * one pass): that gives a lower bound of their means (see series_mmu).
+ * Visit bands by increasing bound and sweep a band exactly only while its
+ * bound is below the best mean found (and that is above 0): on real
+ * traces a small fraction of the bands is swept.
  *
  * MUD of window w: between consecutive candidates the mean is linear in
  * s, so each piece spreads its length uniformly over the values between
@@ -563,34 +565,80 @@ static int cmp_band(const void *a, const void *b) {
 }
 
 static double series_mmu(const mseries_t *s, int64_t w, band_t *bands,
-                         int maxbands) {
+                         double *bmin, int maxbands) {
   int64_t start = s->t[0], end = s->t[s->n];
   if (w <= 0 || s->n == 0)
     return s->n ? 0.0 : 1.0;
   if (w >= end - start)
     return series_total_mean(s);
   int64_t last = end - w; /* window starts: [start, last] */
-  int64_t span = last - start;
-  int64_t bw = w / 2 > 0 ? w / 2 : 1;
-  if (span / bw + 1 > maxbands)
-    bw = span / maxbands + 1;
-  int nb = (int)(span / bw + 1);
+  int64_t bw = w / 8 > 0 ? w / 8 : 1;
+  if ((end - start) / bw + 1 > maxbands)
+    bw = (end - start) / maxbands + 1;
+  int nall = (int)((end - start) / bw + 1); /* bands over all of [start, end] */
+  /* bmin[i]: smallest u in band i, in one pass without divisions (a step
+   * touches the bands it overlaps; consecutive steps share at most one) */
+  for (int i = 0; i < nall; i++)
+    bmin[i] = 1.0;
+  int b = 0;
+  int64_t bend = start + bw;
+  for (size_t k = 0; k < s->n; k++) {
+    while (bend <= s->t[k] && b + 1 < nall) {
+      b++;
+      bend += bw;
+    }
+    double uk = s->u[k];
+    if (uk < bmin[b])
+      bmin[b] = uk;
+    for (int bb = b + 1; bend + (int64_t)(bb - b - 1) * bw < s->t[k + 1] &&
+                         bb < nall;
+         bb++)
+      if (uk < bmin[bb])
+        bmin[bb] = uk;
+  }
+  int nb = (int)((last - start) / bw + 1);
   size_t ka = 0, kb = 0;
   for (int j = 0; j < nb; j++) {
-    band_t *b = &bands[j];
-    b->lo = start + (int64_t)j * bw;
-    b->hi = b->lo + bw < last ? b->lo + bw : last;
-    if (b->hi < b->lo + w) {
-      /* windows starting in [lo, hi] all cover [hi, lo + w] */
-      double a = integ(s, &ka, b->hi), c = integ(s, &kb, b->lo + w);
-      b->lb = (c - a) / (double)w;
+    band_t *bd = &bands[j];
+    bd->lo = start + (int64_t)j * bw;
+    bd->hi = bd->lo + bw < last ? bd->lo + bw : last;
+    /* A window [s, s + w] with s in [lo, hi] is [s, hi) in band j, then
+     * [hi, lo + w] (the same for all), then (lo + w, s + w] in the bands
+     * of [lo + w, hi + w]; the two ends add up to hi - lo. So its mean is
+     * at least (A(lo + w) - A(hi) + (hi - lo) * umin) / w, with umin the
+     * smallest u of those bands; and at least umin over all bands it can
+     * touch when the band is wider than the window. */
+    int64_t e0 = (bd->lo + w - start) / bw, e1 = (bd->hi + w - start) / bw;
+    double lb;
+    if (bd->hi < bd->lo + w) {
+      double umin = bmin[j];
+      for (int64_t i = e0; i <= e1 && i < nall; i++)
+        if (bmin[i] < umin)
+          umin = bmin[i];
+      double a = integ(s, &ka, bd->hi), c = integ(s, &kb, bd->lo + w);
+      lb = (c - a + (double)(bd->hi - bd->lo) * umin) / (double)w;
     } else {
-      b->lb = 0;
+      lb = 1.0;
+      for (int64_t i = j; i <= e1 && i < nall; i++)
+        if (bmin[i] < lb)
+          lb = bmin[i];
     }
+    bd->lb = lb - 1e-12; /* rounding must not hide the minimum */
   }
-  qsort(bands, (size_t)nb, sizeof *bands, cmp_band);
-  double best = INFINITY;
-  for (int j = 0; j < nb && bands[j].lb < best; j++) {
+  /* sweep the band of the lowest bound first; then only the bands whose
+   * bound is below what it found need sorting */
+  int jmin = 0;
+  for (int j = 1; j < nb; j++)
+    if (bands[j].lb < bands[jmin].lb)
+      jmin = j;
+  double best = sweep(s, w, bands[jmin].lo, bands[jmin].hi, NULL, NULL);
+  bands[jmin].lb = INFINITY;
+  int nkeep = 0;
+  for (int j = 0; j < nb; j++)
+    if (bands[j].lb < best)
+      bands[nkeep++] = bands[j];
+  qsort(bands, (size_t)nkeep, sizeof *bands, cmp_band);
+  for (int j = 0; j < nkeep && bands[j].lb < best && best > 0; j++) {
     double v = sweep(s, w, bands[j].lo, bands[j].hi, NULL, NULL);
     if (v < best)
       best = v;
@@ -598,19 +646,24 @@ static double series_mmu(const mseries_t *s, int64_t w, band_t *bands,
   return best;
 }
 
-#define MAX_BANDS 4096
+#define MAX_BANDS 16384
 
 double hlt_mmu_window(hlt_mmu_t *m, int64_t w) {
-  band_t *bands = malloc(MAX_BANDS * sizeof *bands);
-  if (!bands)
+  band_t *bands = malloc((MAX_BANDS + 2) * sizeof *bands);
+  double *bmin = malloc((MAX_BANDS + 2) * sizeof *bmin);
+  if (!bands || !bmin) {
+    free(bands);
+    free(bmin);
     return NAN;
+  }
   double best = 1.0;
-  for (int i = 0; i < m->ns; i++) {
-    double v = series_mmu(&m->s[i], w, bands, MAX_BANDS);
+  for (int i = 0; i < m->ns && best > 0; i++) {
+    double v = series_mmu(&m->s[i], w, bands, bmin, MAX_BANDS);
     if (v < best)
       best = v;
   }
   free(bands);
+  free(bmin);
   return best < 0 ? 0 : best;
 }
 
