@@ -35,6 +35,7 @@
 #include "sched/internal.h"
 #include "alloc/internal.h"
 #include "base/os.h"
+#include "trace/emit.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -142,6 +143,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc) {
   mp->held_mcache = pp->mcache; /* == tls_mcache: stays with the thread */
   pp->mcache = spare;
   mp->p = NULL;
+  trace_proc_lost();
   atomic_store_relaxed(&pp->m, NULL);
   uint32_t st = P_RUNNING;
   /* release: sysmon's acquire load of PREEMPTED sees the new mcache. */

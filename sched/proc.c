@@ -46,6 +46,7 @@
 #include "base/os.h"
 #include "heaplab/alloc.h"
 #include "heaplab/sched.h"
+#include "trace/emit.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -106,6 +107,7 @@ static void acquirep(m_t *mp, p_t *pp) {
   atomic_store_relaxed(&pp->m, mp);
   atomic_store_release(&pp->status, P_RUNNING);
   mp->p = pp;
+  trace_proc_start(pp->id);
   tls_mcache = pp->mcache;
   if (mp->held_mcache) {
     /* the cache this thread kept when its P was taken from a hogging G:
@@ -128,6 +130,7 @@ static p_t *releasep(m_t *mp) {
                   : -1L,
               pp ? atomic_load_relaxed(&pp->status) : 0u);
 #endif
+  trace_proc_stop();
   atomic_store_relaxed(&pp->m, NULL);
   atomic_store_release(&pp->status, P_IDLE);
   mp->p = NULL;
@@ -530,6 +533,7 @@ static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
   gp->fn = fn;
   gp->arg = arg;
   gp->goid = atomic_add_relaxed(&sched.goidgen, 1) + 1;
+  trace_go_create(gp->goid);
   gp->m = NULL;
   gp->lockedm = NULL;
   gp->lockcount = 0;
@@ -610,6 +614,7 @@ static void goentry(void *arg) {
 HL_API void hl_exit(void) {
   g_t *gp = curg_or_die("hl_exit");
   rt_enter(gp);
+  trace_go_end(gp->goid);
   atomic_store_release(&gp->status, G_DEAD); /* ctx_switch: no return */
   mcall(gp, AFTER_EXIT);
   hl_throw("a dead goroutine was resumed");
@@ -656,6 +661,7 @@ static void goexit0(m_t *mp, g_t *gp) {
 HL_API void hl_yield(void) {
   g_t *gp = curg_or_die("hl_yield");
   m_t *mp = rt_enter(gp);
+  trace_go_yield(gp->goid);
   p_t *pp = mp->p;
   /* Direct switch to the next runnable G of this P, without going
    * through g0 (one context switch instead of two). Not when the P was
@@ -700,6 +706,7 @@ HL_API void hl_yield(void) {
   mp->curg = next;
   next->m = mp;
   atomic_store_relaxed(&next->status, G_RUNNING);
+  trace_go_start(next->goid);
   if (gp->stack.kind == STACK_SLAB)
     stack_check(gp);
   ctx_switch(gp, next);
@@ -709,6 +716,7 @@ HL_API void hl_yield(void) {
 void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   g_t *gp = tls_m->curg;
   m_t *mp = rt_enter(gp);
+  trace_go_block(gp->goid, reason);
   gp->waitreason = (uint32_t)reason;
   /* sysmon's clock (at most 10 ms stale): dumps show waits in minutes,
    * and a clock read here was a fifth of a channel round trip */
@@ -729,6 +737,7 @@ void goready(g_t *gp) {
   if (st != G_WAITING)
     hl_throwf("goready: goroutine %ld is not waiting (status %u)",
               (long)gp->goid, st);
+  trace_go_unblock(gp->goid);
   atomic_store_release(&gp->status, G_RUNNABLE);
   runqput(mp->p, gp, true);
   wakep();
@@ -736,6 +745,7 @@ void goready(g_t *gp) {
 }
 
 void goready_global(g_t *gp) {
+  trace_go_unblock(gp->goid);
   atomic_store_release(&gp->status, G_RUNNABLE);
   gp->schedlink = NULL;
   injectglist(gp);
@@ -1032,6 +1042,7 @@ static void execute(m_t *mp, g_t *gp, bool inherit) {
   if (!inherit)
     tick_inc(mp->p);
   atomic_store_relaxed(&mp->p->preempt_coop, 0);
+  trace_go_start(gp->goid);
   ctx_switch(&mp->g0, gp);
 }
 
@@ -1155,6 +1166,7 @@ static void *mstart(void *arg) {
 HL_API void hl_syscall_enter(void) {
   g_t *gp = curg_or_die("hl_syscall_enter");
   m_t *mp = rt_enter(gp);
+  trace_go_syscall(gp->goid);
   p_t *pp = mp->p;
   atomic_add_relaxed(&pp->syscalltick, 1);
   atomic_store_relaxed(&mp->syscallwhen, os_nanotime());
@@ -1185,6 +1197,7 @@ HL_API void hl_syscall_exit(void) {
     atomic_store_relaxed(&pp->m, mp);
     mp->p = pp;
     tls_mcache = pp->mcache;
+    trace_go_syscall_end(gp->goid, pp->id);
     atomic_add_relaxed(&pp->syscalltick, 1);
     atomic_store_relaxed(&gp->status, G_RUNNING);
     m_unlock(mp);
@@ -1196,11 +1209,13 @@ HL_API void hl_syscall_exit(void) {
   hl_unlock(&sched.lock);
   if (np) {
     acquirep(mp, np);
+    trace_go_syscall_end(gp->goid, np->id);
     atomic_store_relaxed(&gp->status, G_RUNNING);
     m_unlock(mp);
     return;
   }
   /* no P: queue the G and let this M sleep (on g0) */
+  trace_go_syscall_end(gp->goid, -1);
   mcall(gp, AFTER_EXITSYSCALL);
 }
 
@@ -1318,6 +1333,7 @@ HL_API int hl_main(int (*fn)(void *), void *arg) {
     pp->mcache = mcache_create();
     sched.allp[i] = pp;
   }
+  trace_init(sched.gomaxprocs, waitreason_string, WAIT_COUNT_);
   stack_overflow_init();
   diag_init();
   preempt_init();

@@ -4,4 +4,5 @@
 #include "heaplab/alloc.h"
 #include "heaplab/sched.h"
 #include "heaplab/gc.h"
+#include "heaplab/trace.h"
 #endif

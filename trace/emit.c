@@ -1,0 +1,553 @@
+/*
+ * trace/emit.c — event emission: per-P buffers, the global buffer, the
+ * writer thread, hl_trace_start/stop and the user annotations.
+ *
+ * Entry points: trace_ev_, trace_ev_gc_, trace_procs, trace_init,
+ * hl_trace_start, hl_trace_stop, hl_trace_enabled, hl_trace_region_begin,
+ * hl_trace_region_end, hl_trace_log.
+ *
+ * Buffers. Every P id has a slot holding the buffer its events go to.
+ * Only the thread holding the P appends to it (the scheduler's P handoff
+ * orders one owner's appends before the next's), so an append is plain
+ * stores: no lock, no atomic read-modify-write. A thread without a P
+ * appends to the global buffer under trace_lock. A full buffer (64 KiB)
+ * goes on the full queue for the writer thread and the appender takes an
+ * empty one (free list, or a new mapping) — the only lock an appender on
+ * a P ever takes, once per buffer.
+ *
+ * An append (trace_ev_):
+ *  1. hl_lock_depth++ (the preemption signal then leaves the thread and
+ *     its P alone: the P cannot move to another thread mid-append).
+ *  2. pid = trace_tls_pid; with a P: slot->busy = 1, then a full barrier
+ *     between that store and the next load (see "Stopping").
+ *  3. If trace_on is 0 now, nothing is written (the trace stopped).
+ *  4. Read the clock, clamp it to the slot's last tick (ticks read on
+ *     different cores must not go back within one P's stream), encode the
+ *     event after the previous one in the buffer.
+ *  5. slot->busy = 0 (release: the stopper's acquire load sees the bytes).
+ *
+ * Stopping (hl_trace_stop) must collect every P's partly filled buffer
+ * while their owners may be appending. The owners must stay cheap, so the
+ * barrier is asymmetric (Dekker's protocol with membarrier(2), as
+ * userspace RCU does):
+ *  1. The stopper stores trace_on = 0.
+ *  2. membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) runs a full barrier on
+ *     every running thread of the process: after it, an appender either
+ *     has its busy = 1 visible to the stopper, or will see trace_on == 0
+ *     at step 3 and write nothing. The appender's own barrier at step 2 is
+ *     then a compiler barrier only.
+ *  3. For each slot: wait until busy == 0 (acquire), then take its buffer.
+ * Without membarrier (old kernels, ThreadSanitizer builds) the appender's
+ * barrier is a real fence (trace_fence_strong).
+ *
+ * Rejected: a per-buffer lock or atomic position (an atomic per event);
+ * stopping the world to flush (the tracer must work below the scheduler,
+ * and the collector is the one that stops the world); flushing only full
+ * buffers and losing the tails (the last milliseconds are often the
+ * interesting ones).
+ *
+ * The writer thread sleeps on a futex until a buffer is queued, writes
+ * each as a batch (header + the buffer's bytes) with writev, and puts the
+ * buffer back on the free list. At stop it drains the queue and exits;
+ * the stopper then writes the end record and closes the file.
+ *
+ * Lock order: trace_ctl (start/stop) -> trace_lock (queues, global
+ * buffer). Both are leaves with respect to every runtime lock: no hook
+ * takes any other lock while holding one of them.
+ */
+#include "trace/emit.h"
+#include "base/lock.h"
+#include "base/os.h"
+#include "base/throw.h"
+#include "heaplab/trace.h"
+#include "trace/clock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define TBUF_BYTES (64u << 10)
+
+typedef struct tbuf {
+  struct tbuf *next; /* full queue / free list (trace_lock) */
+  int32_t pid;       /* -1: global */
+  uint32_t len;      /* bytes of events in data */
+  uint32_t nevents;
+  uint32_t pad_;
+  uint64_t base; /* tick of the first event (its delta is from here) */
+  uint64_t last; /* tick of the last event */
+  uint8_t data[];
+} tbuf_t;
+#define TBUF_DATA (TBUF_BYTES - sizeof(tbuf_t))
+_Static_assert(TBUF_DATA < TRACE_MAX_BATCH, "a buffer fits in a batch");
+
+/* Invariant: buf is NULL or a buffer of this slot's P whose events are
+ * in tick order, all >= the previous buffer's; written by the P's owner
+ * while busy, by the stopper once busy is 0 and trace_on is 0. */
+typedef struct tslot {
+  _Atomic uint32_t busy;
+  uint32_t pad_;
+  tbuf_t *buf;
+  uint64_t last; /* last tick written through this slot */
+} __attribute__((aligned(64))) tslot_t;
+
+_Atomic uint32_t trace_on;
+__thread int32_t trace_tls_pid __attribute__((tls_model("initial-exec"))) = -1;
+__thread int64_t trace_tls_goid __attribute__((tls_model("initial-exec")));
+static __thread int trace_tls_tid;
+
+static tslot_t slots[TRACE_MAX_PROCS];
+
+static struct {
+  hl_lock_t ctl;  /* serialises start and stop */
+  hl_lock_t lock; /* the fields below and the global slot */
+  tslot_t global;
+  tbuf_t *full_head, *full_tail;
+  tbuf_t *free;
+  _Atomic uint32_t wake;        /* futex: 1 = work queued or stop asked */
+  _Atomic uint32_t writer_done; /* futex: writer exited */
+  bool stopping;                /* writer: drain and exit */
+  int fd;
+  int err;            /* first write error (writer), as errno */
+  uint64_t nevents;   /* events handed to the writer (lock) */
+  uint64_t nbatches;  /* (lock) */
+  _Atomic uint64_t nlost; /* events dropped: no memory for a buffer */
+  uint64_t tick0;     /* ticks at start: no event is earlier */
+  _Atomic uint64_t gcseq;
+  int nprocs;
+  const char *(*block_name)(uint32_t);
+  int nblock;
+  bool fence_strong; /* no membarrier: appenders fence */
+  bool membarrier_ok;
+} tr = {.fd = -1};
+
+/* ------------------------------------------------------------- buffers */
+
+/* Caller holds tr.lock. */
+static tbuf_t *tbuf_get_locked(int32_t pid) {
+  tbuf_t *b = tr.free;
+  if (b) {
+    tr.free = b->next;
+  } else {
+    b = os_map(TBUF_BYTES, os_page_size());
+    if (!b)
+      return NULL;
+  }
+  b->next = NULL;
+  b->pid = pid;
+  b->len = 0;
+  b->nevents = 0;
+  return b;
+}
+
+/* Caller holds tr.lock. Queues b for the writer (empty ones are freed). */
+static void tbuf_queue_locked(tbuf_t *b) {
+  if (b->len == 0) {
+    b->next = tr.free;
+    tr.free = b;
+    return;
+  }
+  b->next = NULL;
+  if (tr.full_tail)
+    tr.full_tail->next = b;
+  else
+    tr.full_head = b;
+  tr.full_tail = b;
+  tr.nevents += b->nevents;
+  tr.nbatches++;
+}
+
+static void writer_wake(void) {
+  /* release: the writer's acquire exchange sees the queue (it also takes
+   * tr.lock, this only makes the futex word change visible). */
+  atomic_store_release(&tr.wake, 1);
+  futex_wake(&tr.wake, 1);
+}
+
+/* Returns s's buffer with room for need bytes, swapping a full one for
+ * an empty one; NULL when no memory (the event is lost). Caller is the
+ * slot's owner (or holds tr.lock for the global slot: locked). */
+static tbuf_t *slot_room(tslot_t *s, int32_t pid, size_t need, bool locked) {
+  tbuf_t *b = s->buf;
+  if (hl_likely(b && b->len + need <= TBUF_DATA))
+    return b;
+  if (!locked)
+    hl_lock(&tr.lock);
+  if (b)
+    tbuf_queue_locked(b);
+  s->buf = b = tbuf_get_locked(pid);
+  if (!locked)
+    hl_unlock(&tr.lock);
+  writer_wake();
+  return b;
+}
+
+/* ------------------------------------------------------------ appending */
+
+static inline void fence_appender(void) {
+#ifdef HL_TSAN
+  atomic_fence_seq_cst();
+#else
+  if (hl_unlikely(tr.fence_strong))
+    atomic_fence_seq_cst(); /* StoreLoad: busy = 1 before trace_on load */
+  else
+    atomic_signal_fence(memory_order_seq_cst); /* membarrier does it */
+#endif
+}
+
+/* Steps 1-3: the slot to append to, or NULL when not tracing (then
+ * ev_end must still be called). */
+static inline tslot_t *ev_begin(void) {
+  hl_lock_depth++;
+  atomic_signal_fence(memory_order_seq_cst); /* before reading the P */
+  int32_t pid = trace_tls_pid;
+  tslot_t *s;
+  if (pid < 0 || pid >= TRACE_MAX_PROCS) {
+    hl_lock(&tr.lock);
+    s = &tr.global;
+  } else {
+    s = &slots[pid];
+    atomic_store_relaxed(&s->busy, 1);
+    fence_appender();
+  }
+  /* acquire: pairs with the release store in hl_trace_start (the slots
+   * were reset before it). */
+  if (!atomic_load_acquire(&trace_on)) {
+    return s == &tr.global ? s : (atomic_store_release(&s->busy, 0), NULL);
+  }
+  return s;
+}
+
+static inline void ev_end(tslot_t *s) {
+  if (s == &tr.global)
+    hl_unlock(&tr.lock);
+  else if (s)
+    /* release: pairs with the stopper's acquire load of busy. */
+    atomic_store_release(&s->busy, 0);
+  atomic_signal_fence(memory_order_seq_cst);
+  hl_lock_depth--;
+}
+
+/* Step 4: appends one event (integers then strings) to s. */
+static void ev_write(tslot_t *s, uint32_t kind, const uint64_t *args,
+                     int nargs, const char *const *strs, int nstr) {
+  size_t slen[TRACE_MAX_STRS] = {0};
+  size_t need = 1 + TRACE_VARINT_MAX * (1 + (size_t)nargs);
+  for (int i = 0; i < nstr; i++) {
+    slen[i] = strs[i] ? strnlen(strs[i], TRACE_MAX_STRING) : 0;
+    need += TRACE_VARINT_MAX + slen[i];
+  }
+  bool global = s == &tr.global;
+  if (global && !atomic_load_relaxed(&trace_on))
+    return;
+  int32_t pid = global ? -1 : (int32_t)(s - slots);
+  tbuf_t *b = slot_room(s, pid, need, global);
+  if (!b) {
+    atomic_add_relaxed(&tr.nlost, 1);
+    return;
+  }
+  uint64_t t = trace_ticks();
+  if (t < s->last)
+    t = s->last;
+  if (t < tr.tick0)
+    t = tr.tick0;
+  s->last = t;
+  if (b->len == 0)
+    b->base = b->last = t;
+  uint8_t *p = b->data + b->len;
+  *p++ = (uint8_t)kind;
+  p = trace_put_uvarint(p, t - b->last);
+  for (int i = 0; i < nargs; i++)
+    p = trace_put_uvarint(p, args[i]);
+  for (int i = 0; i < nstr; i++) {
+    p = trace_put_uvarint(p, slen[i]);
+    memcpy(p, strs[i] ? strs[i] : "", slen[i]);
+    p += slen[i];
+  }
+  b->last = t;
+  b->len = (uint32_t)(p - b->data);
+  b->nevents++;
+}
+
+HL_NOINLINE void trace_ev_(uint32_t kind, uint64_t a0, uint64_t a1) {
+  tslot_t *s = ev_begin();
+  if (s) {
+    uint64_t args[2] = {a0, a1};
+    if (kind == TRACE_EV_PROC_START) {
+      if (!trace_tls_tid)
+        trace_tls_tid = os_gettid();
+      args[0] = (uint64_t)trace_tls_tid;
+    }
+    ev_write(s, kind, args, trace_evinfo[kind].nargs, NULL, 0);
+  }
+  ev_end(s);
+}
+
+HL_NOINLINE void trace_ev_gc_(uint32_t kind) {
+  uint64_t seq = kind == TRACE_EV_GC_START
+                     ? atomic_add_relaxed(&tr.gcseq, 1) + 1
+                     : atomic_load_relaxed(&tr.gcseq);
+  trace_ev_(kind, seq, 0);
+}
+
+static void ev_strings(uint32_t kind, const char *s0, const char *s1) {
+  if (!trace_enabled())
+    return;
+  tslot_t *s = ev_begin();
+  if (s) {
+    uint64_t goid = (uint64_t)trace_tls_goid;
+    const char *strs[2] = {s0, s1};
+    ev_write(s, kind, &goid, 1, strs, trace_evinfo[kind].nstr);
+  }
+  ev_end(s);
+}
+
+HL_API void hl_trace_region_begin(const char *name) {
+  ev_strings(TRACE_EV_REGION_BEGIN, name, NULL);
+}
+HL_API void hl_trace_region_end(const char *name) {
+  ev_strings(TRACE_EV_REGION_END, name, NULL);
+}
+HL_API void hl_trace_log(const char *category, const char *message) {
+  ev_strings(TRACE_EV_LOG, category, message);
+}
+HL_API bool hl_trace_enabled(void) { return atomic_load_relaxed(&trace_on); }
+
+void trace_procs(int n) {
+  tr.nprocs = n;
+  if (trace_enabled())
+    trace_ev_(TRACE_EV_PROCS, (uint64_t)n, 0);
+}
+
+/* -------------------------------------------------------------- writing */
+
+static int write_all(int fd, const struct iovec *iov0, int n) {
+  struct iovec iov[4];
+  memcpy(iov, iov0, sizeof(struct iovec) * (size_t)n);
+  struct iovec *v = iov;
+  while (n > 0) {
+    ssize_t w = writev(fd, v, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    while (n > 0 && (size_t)w >= v->iov_len) {
+      w -= (ssize_t)v->iov_len;
+      v++;
+      n--;
+    }
+    if (n > 0) {
+      v->iov_base = (char *)v->iov_base + w;
+      v->iov_len -= (size_t)w;
+    }
+  }
+  return 0;
+}
+
+static void write_batch(tbuf_t *b) {
+  uint8_t hdr[1 + 4 * TRACE_VARINT_MAX], *p = hdr;
+  *p++ = TRACE_REC_BATCH;
+  p = trace_put_uvarint(p, (uint64_t)(b->pid + 1));
+  p = trace_put_uvarint(p, b->base);
+  p = trace_put_uvarint(p, b->nevents);
+  p = trace_put_uvarint(p, b->len);
+  struct iovec iov[2] = {{hdr, (size_t)(p - hdr)}, {b->data, b->len}};
+  int r = tr.err ? 0 : write_all(tr.fd, iov, 2);
+  if (r < 0)
+    tr.err = -r;
+}
+
+static void *writer_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    /* acquire: pairs with writer_wake's release. */
+    atomic_exchange_acquire(&tr.wake, 0);
+    hl_lock(&tr.lock);
+    tbuf_t *list = tr.full_head;
+    tr.full_head = tr.full_tail = NULL;
+    bool stop = tr.stopping;
+    hl_unlock(&tr.lock);
+    if (!list) {
+      if (stop)
+        break;
+      futex_wait(&tr.wake, 0, 100 * 1000000);
+      continue;
+    }
+    tbuf_t *last = list;
+    for (tbuf_t *b = list; b; b = b->next) {
+      write_batch(b);
+      last = b;
+    }
+    hl_lock(&tr.lock);
+    last->next = tr.free;
+    tr.free = list;
+    hl_unlock(&tr.lock);
+  }
+  /* release: pairs with the stopper's acquire load. */
+  atomic_store_release(&tr.writer_done, 1);
+  futex_wake(&tr.writer_done, 1);
+  return NULL;
+}
+
+/* The header of a trace starting at (tick0, mono0). */
+static size_t header_encode(uint8_t *out, size_t cap, uint64_t tick0,
+                            int64_t mono0) {
+  trace_hdr_t h = {.clock = trace_clock_kind,
+                   .tick0 = tick0,
+                   .mono0 = mono0,
+                   .nprocs = tr.nprocs > 0 ? tr.nprocs : 1,
+                   .pid = getpid(),
+                   .block_name = tr.block_name,
+                   .nblock = tr.block_name ? tr.nblock : 0};
+  trace_clock_calibrate(&h.cal_ticks, &h.cal_ns);
+  return trace_header_encode(out, cap, &h);
+}
+
+/* ------------------------------------------------------- start and stop */
+
+HL_API int hl_trace_start(const char *path) {
+  trace_clock_init();
+  uint64_t ct, cn;
+  trace_clock_calibrate(&ct, &cn); /* outside the lock: 2 ms once */
+  hl_lock(&tr.ctl);
+  int r = 0;
+  if (atomic_load_relaxed(&trace_on)) {
+    r = -EBUSY;
+    goto out;
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    r = -errno;
+    goto out;
+  }
+  if (!tr.membarrier_ok) {
+    tr.membarrier_ok =
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+                0) == 0;
+    tr.fence_strong = !tr.membarrier_ok;
+  }
+  uint64_t tick0;
+  int64_t mono0;
+  trace_clock_pair(&tick0, &mono0);
+  size_t cap = TRACE_HEADER_CAP;
+  uint8_t *hdr = malloc(cap);
+  size_t hlen = hdr ? header_encode(hdr, cap, tick0, mono0) : 0;
+  struct iovec iov = {hdr, hlen};
+  r = hlen ? write_all(fd, &iov, 1) : -ENOMEM;
+  free(hdr);
+  if (r < 0) {
+    close(fd);
+    goto out;
+  }
+  tr.fd = fd;
+  tr.err = 0;
+  tr.nevents = tr.nbatches = 0;
+  atomic_store_relaxed(&tr.nlost, 0);
+  atomic_store_relaxed(&tr.gcseq, 0);
+  tr.stopping = false;
+  tr.tick0 = tick0;
+  for (int i = 0; i < TRACE_MAX_PROCS; i++)
+    slots[i].last = tick0;
+  tr.global.last = tick0;
+  atomic_store_relaxed(&tr.wake, 0);
+  atomic_store_relaxed(&tr.writer_done, 0);
+  r = os_thread_start(writer_main, NULL, 256 << 10);
+  if (r < 0) {
+    close(fd);
+    tr.fd = -1;
+    goto out;
+  }
+  /* release: pairs with the acquire in ev_begin (the slots are reset). */
+  atomic_store_release(&trace_on, 1);
+  trace_ev_(TRACE_EV_PROCS, (uint64_t)(tr.nprocs > 0 ? tr.nprocs : 1), 0);
+  if (trace_tls_pid >= 0)
+    trace_ev_(TRACE_EV_PROC_START, 0, 0);
+out:
+  hl_unlock(&tr.ctl);
+  return r;
+}
+
+HL_API int hl_trace_stop(void) {
+  hl_lock(&tr.ctl);
+  if (!atomic_load_relaxed(&trace_on)) {
+    hl_unlock(&tr.ctl);
+    return -EINVAL;
+  }
+  /* seq_cst: with the membarrier below (or the appenders' fences), the
+   * StoreLoad between this store and the loads of busy. */
+  atomic_store_seq_cst(&trace_on, 0);
+  if (tr.membarrier_ok)
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  for (int i = 0; i < TRACE_MAX_PROCS; i++) {
+    tslot_t *s = &slots[i];
+    /* acquire: pairs with the release in ev_end (the bytes written). */
+    for (int spin = 0; atomic_load_acquire(&s->busy); spin++)
+      if (spin > 100)
+        sched_yield();
+    if (s->buf) {
+      hl_lock(&tr.lock);
+      tbuf_queue_locked(s->buf);
+      hl_unlock(&tr.lock);
+      s->buf = NULL;
+    }
+  }
+  hl_lock(&tr.lock);
+  if (tr.global.buf)
+    tbuf_queue_locked(tr.global.buf);
+  tr.global.buf = NULL;
+  tr.stopping = true;
+  uint64_t nevents = tr.nevents, nbatches = tr.nbatches;
+  hl_unlock(&tr.lock);
+  writer_wake();
+  /* acquire: pairs with the writer's release at exit. */
+  while (!atomic_load_acquire(&tr.writer_done))
+    futex_wait(&tr.writer_done, 0, -1);
+  uint64_t tick1;
+  int64_t mono1;
+  trace_clock_pair(&tick1, &mono1);
+  uint8_t end[1 + 5 * TRACE_VARINT_MAX], *p = end;
+  *p++ = TRACE_REC_END;
+  p = trace_put_uvarint(p, tick1 < tr.tick0 ? tr.tick0 : tick1);
+  p = trace_put_uvarint(p, (uint64_t)mono1);
+  p = trace_put_uvarint(p, nevents);
+  p = trace_put_uvarint(p, nbatches);
+  p = trace_put_uvarint(p, atomic_load_relaxed(&tr.nlost));
+  struct iovec iov = {end, (size_t)(p - end)};
+  int r = tr.err ? -tr.err : write_all(tr.fd, &iov, 1);
+  if (close(tr.fd) < 0 && r == 0)
+    r = -errno;
+  tr.fd = -1;
+  hl_unlock(&tr.ctl);
+  return r;
+}
+
+/* ---------------------------------------------------------------- HLTRACE */
+
+static void trace_atexit(void) {
+  if (atomic_load_relaxed(&trace_on))
+    hl_trace_stop();
+}
+
+void trace_init(int nprocs, const char *(*block_reason_name)(uint32_t),
+                int nreasons) {
+  tr.nprocs = nprocs;
+  tr.block_name = block_reason_name;
+  tr.nblock = nreasons;
+  const char *path = getenv("HLTRACE");
+  if (!path || !*path)
+    return;
+  int r = hl_trace_start(path);
+  if (r < 0) {
+    hl_printf(2, "heaplab: HLTRACE: cannot write a trace to \"%s\": %s\n",
+              path, strerror(-r));
+    _exit(2);
+  }
+  atexit(trace_atexit);
+}
