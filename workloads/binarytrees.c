@@ -103,8 +103,8 @@ static void task_goroutine(void *arg) {
 
 int wl_binarytrees_run(const wl_binarytrees_params_t *p, FILE *out,
                        wl_metrics_t *m) {
-  if (p->depth < 1 || p->depth > 30 || p->min_depth < 0 ||
-      p->min_depth > p->depth || (p->parallel != 0 && p->parallel != 1))
+  if (p->depth < 1 || p->depth > 29 || p->min_depth < 0 || p->min_depth > 27 ||
+      (p->parallel != 0 && p->parallel != 1))
     return -EINVAL;
   const int min = p->min_depth;
   const int max = p->depth > min + 2 ? p->depth : min + 2;

@@ -73,7 +73,7 @@ struct wl_btnode {
 
 typedef struct wl_binarytrees_params {
   int depth;     /* n: the long-lived tree's depth (default 10; 1..29) */
-  int min_depth; /* the smallest trees (default 4, the rules'; 0..depth) */
+  int min_depth; /* the smallest trees (default 4, the rules'; 0..27) */
   int parallel;  /* 1 (default): one goroutine per task; 0: sequential */
 } wl_binarytrees_params_t;
 

@@ -386,8 +386,6 @@ int main(int argc, char **argv) {
   }
   if (nparams == 5 && (v[4] < v[3] || v[4] > v[0]))
     usage("gcbench wants min_depth <= max_depth <= stretch_depth");
-  if (nparams == 4 && v[0] < v[1])
-    usage("binarytrees wants min_depth <= depth");
 
   GC_INIT();
   /* Multi-threaded mode from the start: Boehm starts its parallel markers

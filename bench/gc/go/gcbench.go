@@ -299,9 +299,6 @@ func main() {
 	if name == "gcbench" && (p["max_depth"] < p["min_depth"] || p["max_depth"] > p["stretch_depth"]) {
 		usage("gcbench wants min_depth <= max_depth <= stretch_depth")
 	}
-	if name == "binarytrees" && (p["depth"] < p["min_depth"] || p["min_depth"]+3 > 30) {
-		usage("binarytrees wants min_depth <= depth and min_depth <= 27")
-	}
 
 	var m metrics
 	if name == "binarytrees" {
