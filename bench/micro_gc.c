@@ -59,7 +59,9 @@ struct node {
   struct node *left, *right;
 };
 
-#define NODE_TYPE HL_TYPE(struct node, left, right)
+static const hl_type_t *node_type(void) {
+  return HL_TYPE(struct node, left, right);
+}
 
 static void report(hl_bench_state_t *st, int64_t items) {
   if (items <= 0) return;
@@ -87,8 +89,8 @@ struct store_setup {
 
 static void store_setup(struct store_setup *s) {
   for (int k = 0; k < NSTORE; k++)
-    s->n[k] = hl_new(NODE_TYPE);
-  s->v = hl_new(NODE_TYPE);
+    s->n[k] = hl_new(node_type());
+  s->v = hl_new(node_type());
   hl_gc(); /* no cycle in progress when the loop starts */
 }
 
@@ -125,7 +127,7 @@ static void bm_store_hl_store(hl_bench_state_t *st) {
 static void bm_new_node(hl_bench_state_t *st) {
   uint64_t gc0 = numgc();
   while (hl_bench_keep_running(st)) {
-    struct node *n = hl_new(NODE_TYPE);
+    struct node *n = hl_new(node_type());
     hl_bench_do_not_optimize(n);
   }
   hl_bench_counter(st, "cycles", (double)(numgc() - gc0),
@@ -148,7 +150,7 @@ static void bm_alloc_noscan(hl_bench_state_t *st) {
 /* ---- marking throughput -------------------------------------------------- */
 
 static struct node *tree_make(int depth) {
-  struct node *n = hl_new(NODE_TYPE);
+  struct node *n = hl_new(node_type());
   if (depth > 0) {
     struct node *l = tree_make(depth - 1);
     HL_STORE(n->left, l);

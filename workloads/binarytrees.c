@@ -36,16 +36,20 @@
 #include <errno.h>
 #include <inttypes.h>
 
-#define BT_TYPE HL_TYPE(struct wl_btnode, left, right)
+/* One descriptor for every allocation of a node (each HL_TYPE expansion
+ * is a descriptor of its own). */
+static const hl_type_t *bt_type(void) {
+  return HL_TYPE(struct wl_btnode, left, right);
+}
 
 /* Bottom-up, as the Go program: both subtrees, then the node. The subtree
  * pointers are locals (the goroutine's stack or registers, both scanned)
  * while hl_new runs. */
 static struct wl_btnode *bt_make(int depth) {
-  if (depth <= 0) return hl_new(BT_TYPE);
+  if (depth <= 0) return hl_new(bt_type());
   struct wl_btnode *l = bt_make(depth - 1);
   struct wl_btnode *r = bt_make(depth - 1);
-  struct wl_btnode *n = hl_new(BT_TYPE);
+  struct wl_btnode *n = hl_new(bt_type());
   HL_STORE(n->left, l);
   HL_STORE(n->right, r);
   return n;

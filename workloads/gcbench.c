@@ -20,7 +20,11 @@
 #include <errno.h>
 #include <inttypes.h>
 
-#define GCB_TYPE HL_TYPE(struct wl_gcbnode, left, right)
+/* One descriptor for every allocation of a node (each HL_TYPE expansion
+ * is a descriptor of its own). */
+static const hl_type_t *gcb_type(void) {
+  return HL_TYPE(struct wl_gcbnode, left, right);
+}
 
 static uint64_t tree_size(int depth) {
   return (UINT64_C(1) << (depth + 1)) - 1;
@@ -31,18 +35,18 @@ static uint64_t tree_size(int depth) {
 static void gcb_populate(int depth, struct wl_gcbnode *node) {
   if (depth <= 0) return;
   depth--;
-  HL_STORE(node->left, hl_new(GCB_TYPE));
-  HL_STORE(node->right, hl_new(GCB_TYPE));
+  HL_STORE(node->left, hl_new(gcb_type()));
+  HL_STORE(node->right, hl_new(gcb_type()));
   gcb_populate(depth, node->left);
   gcb_populate(depth, node->right);
 }
 
 /* Bottom-up: both subtrees, then the node, whose fields are then set. */
 static struct wl_gcbnode *gcb_make(int depth) {
-  if (depth <= 0) return hl_new(GCB_TYPE);
+  if (depth <= 0) return hl_new(gcb_type());
   struct wl_gcbnode *l = gcb_make(depth - 1);
   struct wl_gcbnode *r = gcb_make(depth - 1);
-  struct wl_gcbnode *n = hl_new(GCB_TYPE);
+  struct wl_gcbnode *n = hl_new(gcb_type());
   HL_STORE(n->left, l);
   HL_STORE(n->right, r);
   return n;
@@ -71,7 +75,7 @@ static uint64_t gcb_time_construction(const wl_gcbench_params_t *p, int depth,
     fprintf(out, "Creating %" PRIu64 " trees of depth %d\n", iters, depth);
   int64_t t = hl_nanotime();
   for (uint64_t i = 0; i < iters; i++) {
-    struct wl_gcbnode *temp = hl_new(GCB_TYPE);
+    struct wl_gcbnode *temp = hl_new(gcb_type());
     gcb_populate(depth, temp);
     gcb_sink(temp);
   }
@@ -112,7 +116,7 @@ int wl_gcbench_run(const wl_gcbench_params_t *p, FILE *out, wl_metrics_t *m) {
   if (out)
     fprintf(out, " Creating a long-lived binary tree of depth %d\n",
             p->long_lived_depth);
-  struct wl_gcbnode *volatile long_lived = hl_new(GCB_TYPE);
+  struct wl_gcbnode *volatile long_lived = hl_new(gcb_type());
   gcb_populate(p->long_lived_depth, long_lived);
   nodes += tree_size(p->long_lived_depth);
 
