@@ -311,9 +311,13 @@ def main():
                 ("pause_p99_ns", PAUSE_P99_TARGET_NS, "p99 pause ≤ 50 µs")):
             h = hl("bt18", key)
             g = M.get(("go", "bt18"), {}).get(key) if "go" in sides else None
-            meas = ("heaplab not measured" if h is None
-                    else f"heaplab {fmt_ns(h)}") + \
-                (f" (Go {fmt_ns(g)})" if g is not None else "")
+            if h is not None and not hl("bt18", "cycles"):
+                h = None  # no collection ran: nothing to judge
+                meas = "heaplab ran no collection"
+            else:
+                meas = ("heaplab not measured" if h is None
+                        else f"heaplab {fmt_ns(h)}")
+            meas += f" (Go {fmt_ns(g)})" if g is not None else ""
             o.append(f"| binary-trees 18, {procs} Ps, HLGC=100: {what} | "
                      f"{meas} | "
                      f"{verdict(None if h is None else h <= limit)} |")
