@@ -184,6 +184,8 @@ once in `workloads/workloads.h` and written the same way for the three):
 - **assist**: time goroutines spent in mark assists. heaplab
   `hl_gc_stats().assist_ns`; Go the assist CPU of every gctrace line,
   summed. Boehm has no assists.
+- **time spread**: (slowest − fastest) / median over the repetitions: a
+  large spread means the machine was busy with something else.
 - Each figure is the median over the repetitions of that figure per run
   (for max STW: the median of each run's maximum; the worst run is in the
   table of every run).
@@ -232,9 +234,9 @@ def main():
 
     # ---- the table
     o.append("## Medians\n")
-    o.append("| benchmark | side | time | peak RSS | cycles | max STW | "
-             "p99 pause | GC CPU | assist |")
-    o.append("|---|---|---|---|---|---|---|---|---|")
+    o.append("| benchmark | side | time | time spread | peak RSS | cycles | "
+             "max STW | p99 pause | GC CPU | assist |")
+    o.append("|---|---|---|---|---|---|---|---|---|---|")
     M = {}
     for b, _ in benches:
         for s in sides:
@@ -244,13 +246,17 @@ def main():
                  ("wall_s", "rss_kib", "cycles", "pause_max_ns",
                   "pause_p99_ns", "gc_cpu_fraction", "assist_ns")}
             m["n_ok"], m["n"] = len(ok), len(rs)
+            walls = [r["wall_s"] for r in ok]
+            spread = ("—" if len(walls) < 2 else
+                      f"{100 * (max(walls) - min(walls)) / m['wall_s']:.0f}%")
             M[(s, b)] = m
             failed = "" if m["n_ok"] == m["n"] else \
                 f" ({m['n'] - m['n_ok']} of {m['n']} failed)"
             cyc = "—" if m["cycles"] is None else f"{m['cycles']:.0f}"
             assist = ("n/a" if s == "boehm" else fmt_ns(m["assist_ns"]))
             o.append(f"| {BENCH_LABEL[b]} | {SIDE_NAME[s]}{failed} | "
-                     f"{fmt_s(m['wall_s'])} | {fmt_mib(m['rss_kib'])} | "
+                     f"{fmt_s(m['wall_s'])} | {spread} | "
+                     f"{fmt_mib(m['rss_kib'])} | "
                      f"{cyc} | {fmt_ns(m['pause_max_ns'])} | "
                      f"{fmt_ns(m['pause_p99_ns'])} | "
                      f"{fmt_frac(m['gc_cpu_fraction'])} | {assist} |")
