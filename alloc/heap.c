@@ -264,7 +264,7 @@ void heap_free_run(mspan_t *s) {
   /* Interior pages no longer map to s, so a stale free finds nothing.
    * Only SMALL spans (<= 10 pages) map their interior; LARGE spans map
    * their end pages only (span_map_ends), so freeing one is O(1). */
-  if (s->state == MSPAN_SMALL && s->npages > 2)
+  if ((s->state == MSPAN_SMALL || s->state == MSPAN_GC) && s->npages > 2)
     pagemap_set(s->base + PAGE_SIZE, s->npages - 2, NULL);
   s->state = MSPAN_FREE;
   s->needzero = 1; /* "may hold unreleased pages": the scavenger's hint */

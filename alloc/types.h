@@ -84,6 +84,8 @@ enum mspan_state {
   MSPAN_SMALL,
   MSPAN_LARGE,
   MSPAN_SBRK,
+  MSPAN_GC, /* collected objects (gc/): small (sizeclass > 0) or one large
+               object (sizeclass 0); every page maps to the span */
 };
 
 typedef struct mcache mcache_t;
@@ -139,8 +141,23 @@ typedef struct mspan {
   struct mspan *next_dead;      /* DEAD: span struct free list */
   uint32_t tprio;
   uint32_t large_size;          /* LARGE: requested bytes (for stats) */
+
+  /* --- line 4: collected spans (state GC; gc/types.h has the protocol) */
+  _Alignas(64) _Atomic uint32_t sweepgen; /* Go's sweepgen protocol */
+  _Atomic uint32_t freeindex; /* next slot to look at (owner writes) */
+  uint32_t allocCount;        /* objects allocated (owner / sweeper) */
+  uint8_t spanclass;          /* sizeclass << 1 | noscan */
+  uint8_t incache;            /* owned by a P's gcache */
+  uint8_t inlist;             /* on a gcentral list (its lock) */
+  uint8_t gcneedzero;         /* slots may hold old data */
+  uint64_t allocCache;        /* free slots from freeindex (bit set: free) */
+  uint8_t *allocBits;         /* bit i: slot i allocated (as of the sweep) */
+  uint8_t *gcmarkBits;        /* bit i: slot i marked this cycle */
+  uint32_t gcidx;             /* index in the span registry */
+  _Atomic uint32_t nspecials; /* finalizers attached to objects here */
+  uint64_t gcsize;            /* large: the object's size in bytes */
 } mspan_t;
-_Static_assert(sizeof(mspan_t) == 192, "mspan: three cache lines");
+_Static_assert(sizeof(mspan_t) == 256, "mspan: four cache lines");
 
 /* Per-arena metadata: page -> span map and which pages are released to the
  * OS. Lives outside the arena so the arena itself is only objects. */
@@ -152,6 +169,9 @@ typedef struct heaparena {
   /* released[i]: page i is returned to the OS (reads as zero). Heap lock. */
   uint64_t released[PAGES_PER_ARENA / 64];
   uintptr_t base;
+  /* gc/: one bit per 8-byte word, set for pointer words of collected
+   * objects (allocated on the arena's first collected span) */
+  _Atomic(uint64_t *) heapbits;
 } heaparena_t;
 
 /* A thread's private run of pages (Go's pageCache): `bits` marks the free

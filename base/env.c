@@ -54,7 +54,8 @@
 
 #define HL_DEBUG_DEFAULTS                                                      \
   { .sbrk = 0, .scavdelay_ms = 1000, .madvdontneed = 1, .scavenger = 1,     \
-    .stacksize_kib = 256, .schedtrace_ms = 0, .scheddetail = 0 }
+    .stacksize_kib = 256, .schedtrace_ms = 0, .scheddetail = 0,             \
+    .gctrace = 0, .gccheckmark = 0, .gcstoptheworld = 0 }
 
 hl_debug_vars_t hl_debug = HL_DEBUG_DEFAULTS;
 
@@ -188,9 +189,12 @@ static const debug_key_t keys[] = {
      .unit = "milliseconds",
      FIELD(schedtrace_ms)},
     {.name = "scheddetail", .kind = KIND_BOOL, FIELD(scheddetail)},
+    {.name = "gctrace", .kind = KIND_BOOL, FIELD(gctrace)},
+    {.name = "gccheckmark", .kind = KIND_BOOL, FIELD(gccheckmark)},
+    {.name = "gcstoptheworld", .kind = KIND_BOOL, FIELD(gcstoptheworld)},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
-_Static_assert(NKEYS == 7,
+_Static_assert(NKEYS == 10,
                "a key was added or removed: update the key list in env.h "
                "and the known-keys message in tests/base/test_env.c");
 

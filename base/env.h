@@ -18,6 +18,10 @@
  *   stacksize=KIB       goroutine stack reservation (16..65536, default 256)
  *   schedtrace=MS       print a scheduler summary line every MS ms (0: off)
  *   scheddetail=0|1     with schedtrace: one line per P, M and goroutine
+ *   gctrace=0|1         one line per collection on stderr (Go's fields)
+ *   gccheckmark=0|1     re-mark under stop-the-world after every
+ *                       concurrent mark and abort on a missed object
+ *   gcstoptheworld=0|1  every collection fully stop-the-world
  */
 #ifndef HL_BASE_ENV_H
 #define HL_BASE_ENV_H
@@ -33,6 +37,9 @@ typedef struct hl_debug_vars {
   int64_t stacksize_kib;
   int64_t schedtrace_ms;
   int scheddetail;
+  int gctrace;
+  int gccheckmark;
+  int gcstoptheworld;
 } hl_debug_vars_t;
 
 /* The process-wide settings, filled by hl_env_init(). */

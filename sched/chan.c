@@ -54,6 +54,9 @@ void chan_fatal(const char *what) {
 
 /* ------------------------------------------------------------- make/free */
 
+static hl_lock_t chans_lock;
+static hl_chan_t *chans;
+
 HL_API hl_chan_t *hl_chan_make(size_t elemsize, size_t cap) {
   size_t bytes = 0;
   if (cap && elemsize) {
@@ -73,7 +76,26 @@ HL_API hl_chan_t *hl_chan_make(size_t elemsize, size_t cap) {
   c->elemsize = elemsize;
   c->dataqsiz = cap;
   c->buf = (uint8_t *)(c + 1);
+  if (bytes >= 8) {
+    hl_lock(&chans_lock);
+    c->gcnext = chans;
+    if (chans)
+      chans->gcprev = c;
+    chans = c;
+    hl_unlock(&chans_lock);
+  }
   return c;
+}
+
+void chan_scan_buffers(void (*fn)(const void *p, size_t n, void *arg),
+                       void *arg) {
+  hl_lock(&chans_lock);
+  for (hl_chan_t *c = chans; c; c = c->gcnext) {
+    hl_lock(&c->lock);
+    fn(c->buf, c->dataqsiz * c->elemsize, arg);
+    hl_unlock(&c->lock);
+  }
+  hl_unlock(&chans_lock);
 }
 
 HL_API void hl_chan_free(hl_chan_t *c) {
@@ -87,6 +109,16 @@ HL_API void hl_chan_free(hl_chan_t *c) {
     hl_misuse("hl_chan_free(%p): goroutines are still blocked on the "
               "channel",
               (void *)c);
+  if (c->dataqsiz * c->elemsize >= 8) {
+    hl_lock(&chans_lock);
+    if (c->gcprev)
+      c->gcprev->gcnext = c->gcnext;
+    else
+      chans = c->gcnext;
+    if (c->gcnext)
+      c->gcnext->gcprev = c->gcprev;
+    hl_unlock(&chans_lock);
+  }
   hl_free(c);
 }
 

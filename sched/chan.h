@@ -22,6 +22,7 @@
 
 #include "sched/internal.h"
 #include "heaplab/sched.h"
+#include "heaplab/gc.h"
 
 #include <string.h>
 
@@ -52,6 +53,9 @@ typedef struct waitq {
 
 struct hl_chan {
   hl_lock_t lock; /* everything below except the immutable fields */
+  /* all channels with a buffer of pointer-sized values (chan.c chans_lock):
+   * their buffers are roots of the collector */
+  struct hl_chan *gcprev, *gcnext;
   /* 0 -> 1 once, under lock, with release; read without the lock with
    * acquire by the fast paths. */
   _Atomic uint32_t closed;
@@ -153,6 +157,10 @@ static inline void *chanbuf(hl_chan_t *c, size_t i) {
 }
 
 static inline void chan_copy(hl_chan_t *c, void *dst, const void *src) {
+  /* while the collector marks, the value is shaded: it may move from a
+   * scanned stack into an unscanned buffer or back (gc/mark.c) */
+  if (hl_unlikely(hl_gc_wb_enabled) && c->elemsize >= 8 && gc_shade_hook)
+    gc_shade_hook(src, c->elemsize);
   /* constant sizes let the compiler inline the common word copies */
   switch (c->elemsize) {
   case 0: return;

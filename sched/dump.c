@@ -70,6 +70,11 @@ static const char *const reasons[WAIT_COUNT_] = {
     [WAIT_SEMA] = "semacquire",
     [WAIT_ONCE] = "sync.Once.Do",
     [WAIT_LOCKED_THREAD] = "locked to thread",
+    [WAIT_GC_WORKER] = "GC worker (idle)",
+    [WAIT_GC_ASSIST] = "GC assist wait",
+    [WAIT_GC_SWEEP] = "GC sweep wait",
+    [WAIT_GC_FINALIZER] = "finalizer wait",
+    [WAIT_GC_CYCLE] = "GC cycle wait",
 };
 
 const char *waitreason_string(uint32_t reason) {
@@ -250,6 +255,8 @@ void sched_checkdead(void) {
   /* every goroutine waits on something no one can do */
   if (dump_claim()) {
     hl_printf(2, "fatal error: all goroutines are asleep - deadlock!\n\n");
+    if (hl_throw_stats_hook)
+      hl_throw_stats_hook();
     goroutine_dump(2);
   }
   _exit(2);

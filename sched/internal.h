@@ -132,6 +132,30 @@ void preempt_check(int64_t now);
 /* Back from losing the P: get one (caller is in a critical section). */
 void regain_p(g_t *gp);
 
+/* Collector support: suspends the thread of mp while it runs gp (on gp's
+ * own stack: user code or a syscall), calls fn with the interrupted stack
+ * pointer and registers, then resumes it. Returns false, without calling
+ * fn, when mp was not running gp there (the caller looks again). */
+bool sched_suspend_g(g_t *gp, m_t *mp,
+                     void (*fn)(uintptr_t sp, const uintptr_t *regs,
+                                int nregs, void *arg),
+                     void *arg);
+
+/* ---- proc.c: stop-the-world and the collector's goroutines ---- */
+/* Stops every P (bounded even against goroutines in C loops without safe
+ * points); returns in a runtime critical section. stw_start ends it. */
+void stw_stop(void);
+void stw_start(void);
+g_t *go_system(void (*fn)(void *), void *arg);
+/* Set by the collector: shades the words of a value a channel copies. */
+extern HL_HIDDEN void (*gc_shade_hook)(const void *p, size_t n);
+/* Calls fn on the buffer of every channel holding pointer-sized values
+ * (under the channel's lock). */
+void chan_scan_buffers(void (*fn)(const void *p, size_t n, void *arg),
+                       void *arg);
+extern HL_HIDDEN _Atomic uint32_t gc_blacken_enabled;
+extern HL_HIDDEN g_t *(*gc_worker_hook)(p_t *pp, bool idle);
+
 /* ---- sysmon.c ---- */
 void sysmon_start(void);
 

@@ -40,16 +40,83 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define PREEMPT_NS 10000000 /* 10 ms, as Go's forcePreemptNS */
 
+/* The interrupted stack pointer and registers (general-purpose) of a
+ * signal's ucontext. */
+static int uc_regs(void *ucv, uintptr_t *sp, uintptr_t *regs) {
+  ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+  *sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  for (int i = 0; i < NGREG; i++)
+    regs[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
+  return NGREG;
+#elif defined(__aarch64__)
+  *sp = (uintptr_t)uc->uc_mcontext.sp;
+  for (int i = 0; i < 31; i++)
+    regs[i] = (uintptr_t)uc->uc_mcontext.regs[i];
+  return 31;
+#else
+#error "uc_regs: unsupported architecture"
+#endif
+}
+
+/* Collector suspension (sched_suspend_g): answers the request; when this
+ * thread runs the wanted G on that G's stack, parks the thread here (the
+ * handler runs on the alternate signal stack) until the scanner is done. */
+static void suspend_answer(m_t *mp, void *uc) {
+  g_t *want = atomic_load_acquire(&mp->suspend_g);
+  uintptr_t sp;
+  int n = uc_regs(uc, &sp, mp->suspend_regs);
+  /* declined while the thread holds a runtime lock: the scanner may need
+   * it (heap metadata) and would wait on a suspended holder forever */
+  if (!want || mp->curg != want || sp < want->stack.lo ||
+      sp >= want->stack.hi || hl_lock_depth != 0) {
+    atomic_store_release(&mp->suspend_ack, 2);
+    futex_wake(&mp->suspend_ack, 1);
+    return;
+  }
+  mp->suspend_sp = sp;
+  mp->suspend_nregs = n;
+  atomic_store_release(&mp->suspend_ack, 1);
+  futex_wake(&mp->suspend_ack, 1);
+  while (atomic_load_acquire(&mp->suspend_request))
+    futex_wait(&mp->suspend_request, 1, -1);
+}
+
+bool sched_suspend_g(g_t *gp, m_t *mp,
+                     void (*fn)(uintptr_t sp, const uintptr_t *regs,
+                                int nregs, void *arg),
+                     void *arg) {
+  static hl_lock_t suspend_lock; /* one suspension at a time per process */
+  hl_lock(&suspend_lock);
+  atomic_store_relaxed(&mp->suspend_ack, 0);
+  atomic_store_relaxed(&mp->suspend_g, gp);
+  atomic_store_release(&mp->suspend_request, 1);
+  syscall(SYS_tgkill, getpid(), mp->tid, SIGURG);
+  uint32_t ack;
+  while ((ack = atomic_load_acquire(&mp->suspend_ack)) == 0)
+    futex_wait(&mp->suspend_ack, 0, 1000000);
+  if (ack == 1)
+    fn(mp->suspend_sp, mp->suspend_regs, mp->suspend_nregs, arg);
+  atomic_store_relaxed(&mp->suspend_g, NULL);
+  atomic_store_release(&mp->suspend_request, 0);
+  futex_wake(&mp->suspend_request, 1);
+  hl_unlock(&suspend_lock);
+  return ack == 1;
+}
+
 static void preempt_handler(int sig, siginfo_t *si, void *uc) {
   (void)sig;
   (void)si;
-  (void)uc;
   int saved = errno;
   m_t *mp = tls_m;
+  if (mp && atomic_load_acquire(&mp->suspend_request) &&
+      atomic_load_relaxed(&mp->suspend_ack) == 0)
+    suspend_answer(mp, uc);
   /* acquire: pairs with sysmon's release store (preempt_tick is set) */
   if (!mp || !atomic_exchange_acquire(&mp->preempt_request, 0))
     goto out;

@@ -52,6 +52,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 HL_HIDDEN schedt_t sched;
@@ -289,9 +290,69 @@ void wakep(void) {
   startm(NULL, true);
 }
 
+/* ----------------------------------------------------- stop-the-world */
+
+/* Hooks of the collector (gc/): the scheduler runs a mark worker when
+ * gc_worker_hook gives one (Go's findRunnableGCWorker; idle: the P has
+ * nothing else to run). */
+HL_HIDDEN _Atomic uint32_t gc_blacken_enabled;
+HL_HIDDEN void (*gc_shade_hook)(const void *p, size_t n);
+/* Set by the collector (a constructor in gc/): called by hl_main once
+ * the Ps exist. */
+HL_API void (*sched_gc_init_hook)(void);
+/* The barrier flag HL_STORE tests (heaplab/gc.h); here so that channels
+ * test it without depending on the collector. */
+HL_API volatile uint32_t hl_gc_wb_enabled;
+HL_HIDDEN g_t *(*gc_worker_hook)(p_t *pp, bool idle);
+
+/* pp (held by nobody) stops for the stop-the-world in progress. Caller
+ * holds sched.lock. */
+static void gcstop_locked(p_t *pp) {
+  atomic_store_relaxed(&pp->m, NULL);
+  atomic_store_release(&pp->status, P_GCSTOP);
+  if (--sched.stopwait == 0) {
+    atomic_store_release(&sched.stopnote, 1);
+    futex_wake(&sched.stopnote, 1);
+  }
+}
+
+static bool stopm(m_t *mp);
+
+/* mp's P stops for the stop-the-world; mp sleeps until it is given a P
+ * again (Go's gcstopm). Returns stopm's result. */
+static bool gcstopm(m_t *mp) {
+  if (mp->spinning) {
+    mp->spinning = false;
+    atomic_sub_relaxed(&sched.nmspinning, 1);
+  }
+  p_t *pp = mp->p;
+  atomic_store_relaxed(&pp->m, NULL);
+  mp->p = NULL;
+  tls_mcache = mp->held_mcache ? mp->held_mcache : mp->mcache;
+  hl_lock(&sched.lock);
+  gcstop_locked(pp);
+  hl_unlock(&sched.lock);
+  return stopm(mp);
+}
+
 /* Hands off pp from an M that is blocking (syscall, locked G). */
 static void handoffp(p_t *pp) {
+  if (hl_unlikely(atomic_load_acquire(&sched.gcwaiting))) {
+    hl_lock(&sched.lock);
+    if (atomic_load_relaxed(&sched.gcwaiting)) {
+      gcstop_locked(pp);
+      hl_unlock(&sched.lock);
+      return;
+    }
+    hl_unlock(&sched.lock);
+  }
   if (!runqempty(pp) || atomic_load_relaxed(&sched.runqsize) != 0) {
+    startm(pp, false);
+    return;
+  }
+  /* the collector is marking: the P can run a mark worker (Go's
+   * handoffp: gcBlackenEnabled && gcMarkWorkAvailable) */
+  if (hl_unlikely(atomic_load_relaxed(&gc_blacken_enabled))) {
     startm(pp, false);
     return;
   }
@@ -475,6 +536,8 @@ static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
   gp->param = NULL;
   gp->waiting = NULL;
   gp->waitreason = WAIT_NONE;
+  gp->gcassistbytes = 0;
+  gp->system = false;
   gp->created = os_nanotime();
   stack_set_canary(gp);
   ctx_make(gp, goentry, gp);
@@ -553,7 +616,8 @@ HL_API void hl_exit(void) {
 }
 
 static void goexit0(m_t *mp, g_t *gp) {
-  atomic_sub_relaxed(&sched.ngoroutines, 1);
+  if (!gp->system)
+    atomic_sub_relaxed(&sched.ngoroutines, 1);
   gp->m = NULL;
   mp->curg = NULL;
   if (gp->lockedm && gp != sched.main_g) {
@@ -713,6 +777,11 @@ HL_API int64_t hl_nanotime(void) { return os_nanotime(); }
 
 static g_t *findrunnable(m_t *mp, bool *inherit) {
 top:;
+  if (hl_unlikely(atomic_load_acquire(&sched.gcwaiting))) {
+    if (!gcstopm(mp))
+      return NULL;
+    goto top;
+  }
   p_t *pp = mp->p;
   int64_t now = os_nanotime();
   int64_t pollUntil = timers_run(pp, now);
@@ -773,8 +842,22 @@ top:;
   /* stealing may have run other Ps' timers, readying Gs here */
   if (!runqempty(pp))
     goto top;
+  /* nothing to do: an idle mark worker may use the P (Go: idle-priority
+   * marking) */
+  if (hl_unlikely(atomic_load_relaxed(&gc_blacken_enabled)) &&
+      gc_worker_hook) {
+    gp = gc_worker_hook(pp, true);
+    if (gp) {
+      *inherit = false;
+      return gp;
+    }
+  }
   /* nothing to do: give up the P */
   hl_lock(&sched.lock);
+  if (atomic_load_relaxed(&sched.gcwaiting)) {
+    hl_unlock(&sched.lock);
+    goto top;
+  }
   if (atomic_load_relaxed(&sched.runqsize) != 0) {
     gp = globrunqget(pp, 0);
     hl_unlock(&sched.lock);
@@ -896,9 +979,17 @@ static void startlockedm(m_t *mp, g_t *gp) {
  * back, false (without running anything) on m0 after main exited. */
 static bool schedule(m_t *mp) {
   for (;;) {
+    if (hl_unlikely(atomic_load_acquire(&sched.gcwaiting))) {
+      if (!gcstopm(mp))
+        return false;
+      continue;
+    }
     p_t *pp = mp->p;
     g_t *gp = NULL;
     bool inherit = false;
+    if (hl_unlikely(atomic_load_relaxed(&gc_blacken_enabled)) &&
+        gc_worker_hook)
+      gp = gc_worker_hook(pp, false);
     /* due timers: looked at every 8th tick (reading the clock on every
      * schedule cost a quarter of a yield); findrunnable looks always */
     int64_t t0 = atomic_load_relaxed(&pp->timer0);
@@ -907,7 +998,7 @@ static bool schedule(m_t *mp) {
       if (t0 <= now)
         timers_run(pp, now);
     }
-    if (atomic_load_relaxed(&pp->schedtick) % GLOBAL_RUNQ_TICK == 0 &&
+    if (!gp && atomic_load_relaxed(&pp->schedtick) % GLOBAL_RUNQ_TICK == 0 &&
         atomic_load_relaxed(&sched.runqsize) > 0) {
       hl_lock(&sched.lock);
       gp = globrunqget(pp, 1);
@@ -1230,6 +1321,8 @@ HL_API int hl_main(int (*fn)(void *), void *arg) {
   stack_overflow_init();
   diag_init();
   preempt_init();
+  if (sched_gc_init_hook)
+    sched_gc_init_hook();
   m_t *m0 = allocm();
   sched.m0 = m0;
   tls_m = m0;
@@ -1301,3 +1394,123 @@ m_t *rt_enter(g_t *gp) {
 
 /* sysmon hands retaken Ps over through here (it has no P and no m). */
 void sysmon_handoffp(p_t *pp) { handoffp(pp); }
+
+/* Starts a runtime goroutine (not counted by hl_numgoroutine). */
+g_t *go_system(void (*fn)(void *), void *arg) {
+  g_t *self = curg_or_die("go_system");
+  m_t *mp = rt_enter(self);
+  g_t *gp = newproc1(mp->p, fn, arg);
+  if (!gp)
+    hl_throw("cannot create a runtime goroutine: out of memory");
+  gp->system = true;
+  atomic_sub_relaxed(&sched.ngoroutines, 1);
+  runqput(mp->p, gp, true);
+  wakep();
+  m_unlock(mp);
+  return gp;
+}
+
+/*
+ * Stop-the-world (Go's stopTheWorldWithSema / startTheWorldWithSema).
+ *
+ * stw_stop, on a goroutine: sets gcwaiting, stops its own P, every idle
+ * P and every P in a syscall or taken from a hog at once, and asks the Ps
+ * that run goroutines to stop: cooperatively (their next runtime call
+ * yields, and schedule() stops the P: gcstopm), and after STW_SIGNAL_NS
+ * by the preemption signal, which takes the P from a goroutine that runs
+ * C code without safe points (preempt.c) — so the pause is bounded even
+ * then. The hog goes on without a P; it cannot get one until stw_start.
+ * Returns with every P stopped and the caller in a runtime critical
+ * section (it is not preempted while the world is stopped).
+ */
+#define STW_SIGNAL_NS 20000
+
+static void stw_take_free_ps(void) {
+  for (int i = 0; i < sched.gomaxprocs; i++) {
+    p_t *pp = sched.allp[i];
+    uint32_t st = atomic_load_acquire(&pp->status);
+    if ((st == P_SYSCALL || st == P_PREEMPTED) &&
+        atomic_cas_strong_acq_rel(&pp->status, &st, P_GCSTOP)) {
+      atomic_store_relaxed(&pp->m, NULL);
+      sched.stopwait--;
+    }
+  }
+  p_t *pp;
+  while ((pp = pidleget()) != NULL)
+    gcstop_locked(pp);
+}
+
+void stw_stop(void) {
+  g_t *gp = curg_or_die("stw_stop");
+  m_t *mp = rt_enter(gp);
+  p_t *own = mp->p;
+  hl_lock(&sched.lock);
+  if (atomic_load_relaxed(&sched.gcwaiting))
+    hl_throw("stw_stop: the world is already stopping");
+  atomic_store_release(&sched.gcwaiting, 1);
+  atomic_store_relaxed(&sched.stopnote, 0);
+  sched.stopwait = sched.gomaxprocs;
+  atomic_store_release(&own->status, P_GCSTOP);
+  sched.stopwait--;
+  stw_take_free_ps();
+  bool wait = sched.stopwait > 0;
+  hl_unlock(&sched.lock);
+  int64_t start = os_nanotime();
+  bool signalled = false;
+  while (wait) {
+    for (int i = 0; i < sched.gomaxprocs; i++) {
+      p_t *pp = sched.allp[i];
+      if (pp == own || atomic_load_acquire(&pp->status) != P_RUNNING)
+        continue;
+      atomic_store_relaxed(&pp->preempt_coop, 1);
+      m_t *pm = atomic_load_relaxed(&pp->m);
+      if (!signalled && pm && os_nanotime() - start > STW_SIGNAL_NS) {
+        if (!atomic_load_relaxed(&pp->spare_mcache)) {
+          mcache_t *c = mcache_create(), *none = NULL;
+          if (!atomic_cas_strong_acq_rel(&pp->spare_mcache, &none, c))
+            mcache_destroy(c);
+        }
+        pp->preempt_tick = atomic_load_relaxed(&pp->schedtick);
+        atomic_store_release(&pm->preempt_request, 1);
+        syscall(SYS_tgkill, getpid(), pm->tid, SIGURG);
+      }
+    }
+    if (os_nanotime() - start > STW_SIGNAL_NS)
+      signalled = true; /* once; then every 10 us below */
+    futex_wait(&sched.stopnote, 0, 10000);
+    if (signalled && os_nanotime() - start > 10 * STW_SIGNAL_NS)
+      signalled = false, start = os_nanotime();
+    hl_lock(&sched.lock);
+    stw_take_free_ps();
+    wait = sched.stopwait > 0;
+    hl_unlock(&sched.lock);
+  }
+  /* still in the critical section entered by rt_enter */
+}
+
+void stw_start(void) {
+  m_t *mp = getm();
+  p_t *own = mp->p;
+  p_t *start[256];
+  int nstart = 0;
+  hl_lock(&sched.lock);
+  atomic_store_release(&sched.gcwaiting, 0);
+  for (int i = 0; i < sched.gomaxprocs; i++) {
+    p_t *pp = sched.allp[i];
+    if (pp == own)
+      continue;
+    HL_ASSERT(atomic_load_relaxed(&pp->status) == P_GCSTOP);
+    atomic_store_release(&pp->status, P_IDLE);
+    if ((!runqempty(pp) || atomic_load_relaxed(&pp->timer0)) && nstart < 256)
+      start[nstart++] = pp;
+    else
+      pidleput(pp);
+  }
+  atomic_store_release(&own->status, P_RUNNING);
+  hl_unlock(&sched.lock);
+  for (int i = 0; i < nstart; i++)
+    startm(start[i], false);
+  if (atomic_load_relaxed(&sched.runqsize) > 0 || nstart == 0)
+    wakep();
+  m_unlock(mp);
+}

@@ -62,6 +62,11 @@ enum waitreason {
   WAIT_SEMA,
   WAIT_ONCE,
   WAIT_LOCKED_THREAD,
+  WAIT_GC_WORKER,    /* mark worker waiting to be scheduled */
+  WAIT_GC_ASSIST,    /* assist waiting for background credit */
+  WAIT_GC_SWEEP,     /* background sweeper with nothing to sweep */
+  WAIT_GC_FINALIZER, /* finalizer goroutine with an empty queue */
+  WAIT_GC_CYCLE,     /* hl_gc waiting for a cycle to end */
   WAIT_COUNT_
 };
 
@@ -75,6 +80,7 @@ enum pstatus {
   P_RUNNING,
   P_SYSCALL,
   P_PREEMPTED,
+  P_GCSTOP, /* stopped for a stop-the-world (proc.c stw_stop) */
 };
 
 typedef struct g g_t;
@@ -122,6 +128,11 @@ struct g {
   void *asan_fake_stack;
   void *tsan_fiber;
   g_t *alllink;            /* allgs list (sched.allglock) */
+  /* Collector state (gc/): allocation credit in bytes (negative: debt to
+   * pay by assisting), and whether this is a runtime goroutine (mark
+   * worker, sweeper, finalizer runner: not counted by hl_numgoroutine). */
+  int64_t gcassistbytes;
+  bool system;
 };
 
 /* Post-switch actions run on g0 after a G switches away (m->after). */
@@ -165,6 +176,16 @@ struct m {
   void *tsan_fiber;       /* g0's fiber */
   _Atomic int64_t syscallwhen;
   _Atomic uint32_t preempt_request; /* set by sysmon before SIGURG */
+  /* Suspension for the collector (preempt.c sched_suspend_g): the
+   * scanner sets suspend_g and suspend_request, the signal handler saves
+   * the interrupted registers and answers in suspend_ack (1: suspended,
+   * 2: declined), then waits until suspend_request is cleared. */
+  _Atomic(g_t *) suspend_g;
+  _Atomic uint32_t suspend_request;
+  _Atomic uint32_t suspend_ack;
+  uintptr_t suspend_sp;
+  uintptr_t suspend_regs[32];
+  int suspend_nregs;
 };
 
 struct p {
@@ -199,6 +220,7 @@ struct p {
   void *timers;            /* timer heap (timer.c), timerslock */
   hl_lock_t timerslock;
   _Atomic int64_t timer0;  /* earliest deadline in the heap, 0: none */
+  struct gcache *gc;       /* collector's per-P state (gc/), owner only */
 };
 
 /* Global scheduler state. */
@@ -230,6 +252,11 @@ typedef struct schedt {
   _Atomic int started;
   m_t *m0;
   g_t *main_g;
+  /* stop-the-world (proc.c stw_stop): Ps still to stop (sched.lock);
+   * the stopper sleeps on stopnote until they are */
+  _Atomic uint32_t gcwaiting;
+  int32_t stopwait;
+  _Atomic uint32_t stopnote;
   _Atomic int main_done;
   int main_result;
 } schedt_t;

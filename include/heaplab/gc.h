@@ -90,15 +90,15 @@ typedef struct hl_type {
   (__extension__({                                                         \
     static const hl_ptrfield_t hl__f[] = {                                 \
         HL__CAT(HL__MAP, HL__NARG(__VA_ARGS__))(HL__PF, T, __VA_ARGS__)};  \
-    static const hl_type_t hl__t = {sizeof(T), _Alignof(T), #T,            \
-                                    sizeof hl__f / sizeof hl__f[0], hl__f, \
-                                    0};                                    \
-    &hl__t;                                                                \
+    /* writable: the runtime caches the pointer bitmap in it */          \
+    static hl_type_t hl__t = {sizeof(T), _Alignof(T), #T,                  \
+                              sizeof hl__f / sizeof hl__f[0], hl__f, 0};   \
+    (const hl_type_t *)&hl__t;                                             \
   }))
 #define HL_TYPE_NOPTR(T)                                                \
   (__extension__({                                                      \
-    static const hl_type_t hl__t = {sizeof(T), _Alignof(T), #T, 0, 0, 0}; \
-    &hl__t;                                                             \
+    static hl_type_t hl__t = {sizeof(T), _Alignof(T), #T, 0, 0, 0};     \
+    (const hl_type_t *)&hl__t;                                          \
   }))
 
 /* ------------------------------------------------------------ allocation */

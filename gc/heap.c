@@ -1,0 +1,693 @@
+/*
+ * gc/heap.c — collected spans: the span registry, the per-P gcache and
+ * gcentral, allocation (small, tiny, large), the heap bitmap, object
+ * lookup for the marker, and sweeping.
+ *
+ * Allocation (Go's mallocgc, nextFreeFast): the P's span for the
+ * spanclass gives the next free slot by ctz over allocCache; on a miss,
+ * gc_refill returns the span to gcentral and takes another: a swept one
+ * with free slots, else one it sweeps itself (lazy sweep), else a new
+ * span from the page heap. Heap accounting follows Go: a span's free
+ * slots count as live when a P takes it, and the unused ones are taken
+ * back when the P gives it up, so heap_live is updated per span, not per
+ * object.
+ *
+ * Sweeping (Go's sweepLocked.sweep): the mark bits become the alloc bits,
+ * the freed slots are free again (zeroed on reuse), an empty span goes
+ * back to the page heap, a large object's span is freed when unmarked.
+ * Who sweeps: the background sweeper goroutine, any P that needs a span
+ * (lazy), and the goroutine starting the next cycle (what is left).
+ */
+#include "gc/internal.h"
+#include "base/env.h"
+#include "base/os.h"
+
+#include <sched.h>
+#include <string.h>
+
+HL_HIDDEN gcentral_t gcentral[NUM_SPANCLASS];
+
+static inline uint32_t load_sg(void) {
+  return atomic_load_acquire(&gc.sweepgen);
+}
+
+/* ------------------------------------------------------------ registry */
+
+/* Every collected span has a slot (Go's allspans): chunks never move, so
+ * the sweeper and checkmark read slots without a lock. A slot holds a
+ * span, 0, or (next free slot + 1) << 1 | 1 when free. */
+#define REG_CHUNK 4096
+#define REG_CHUNKS 8192
+static _Atomic(_Atomic uintptr_t *) reg_chunks[REG_CHUNKS];
+static _Atomic uint32_t reg_len;
+static uintptr_t reg_freehead; /* index + 1 of a free slot, 0: none */
+static hl_lock_t reg_lock;
+
+static _Atomic uintptr_t *reg_slot(uint32_t i) {
+  return &atomic_load_acquire(&reg_chunks[i / REG_CHUNK])[i % REG_CHUNK];
+}
+
+static uint32_t registry_add(mspan_t *s) {
+  hl_lock(&reg_lock);
+  uint32_t i;
+  if (reg_freehead) {
+    i = (uint32_t)(reg_freehead - 1);
+    reg_freehead = atomic_load_relaxed(reg_slot(i)) >> 1;
+  } else {
+    i = atomic_load_relaxed(&reg_len);
+    if (i / REG_CHUNK >= REG_CHUNKS)
+      hl_throw("gc: too many collected spans");
+    if (!atomic_load_relaxed(&reg_chunks[i / REG_CHUNK])) {
+      _Atomic uintptr_t *c = meta_alloc(REG_CHUNK * sizeof(uintptr_t));
+      if (!c)
+        gc_out_of_memory(REG_CHUNK * sizeof(uintptr_t));
+      atomic_store_release(&reg_chunks[i / REG_CHUNK], c);
+    }
+    atomic_store_release(&reg_len, i + 1);
+  }
+  atomic_store_release(reg_slot(i), (uintptr_t)s);
+  hl_unlock(&reg_lock);
+  return i;
+}
+
+static void registry_remove(uint32_t i) {
+  hl_lock(&reg_lock);
+  atomic_store_release(reg_slot(i), (reg_freehead << 1) | 1);
+  reg_freehead = i + 1;
+  hl_unlock(&reg_lock);
+}
+
+uint32_t gc_registry_len(void) { return atomic_load_acquire(&reg_len); }
+
+mspan_t *gc_registry_get(uint32_t i) {
+  uintptr_t v = atomic_load_acquire(reg_slot(i));
+  return (v & 1) ? NULL : (mspan_t *)v;
+}
+
+/* ------------------------------------------------- bitmaps and metadata */
+
+static hl_lock_t bits_lock;
+static void *bits_free;
+
+/* A zeroed pair of slot bitmaps (alloc, mark) for a span. */
+static uint8_t *gcbits_alloc(void) {
+  hl_lock(&bits_lock);
+  void *p = bits_free;
+  if (p)
+    bits_free = *(void **)p;
+  hl_unlock(&bits_lock);
+  if (p) {
+    memset(p, 0, 2 * GCBITS_BYTES);
+    return p;
+  }
+  p = meta_alloc(2 * GCBITS_BYTES);
+  if (!p)
+    gc_out_of_memory(2 * GCBITS_BYTES);
+  return p;
+}
+
+static void gcbits_free(mspan_t *s) {
+  void *p = s->allocBits < s->gcmarkBits ? s->allocBits : s->gcmarkBits;
+  hl_lock(&bits_lock);
+  *(void **)p = bits_free;
+  bits_free = p;
+  hl_unlock(&bits_lock);
+}
+
+uint64_t *heapbits_arena(uintptr_t addr) {
+  heaparena_t *a = arena_of(addr);
+  uint64_t *hb = atomic_load_acquire(&a->heapbits);
+  if (hl_likely(hb != NULL))
+    return hb;
+  hl_lock(&bits_lock);
+  hb = atomic_load_relaxed(&a->heapbits);
+  if (!hb) {
+    hb = meta_alloc(ARENA_SIZE / 8 / 8);
+    if (!hb)
+      gc_out_of_memory(ARENA_SIZE / 64);
+    atomic_store_release(&a->heapbits, hb);
+  }
+  hl_unlock(&bits_lock);
+  return hb;
+}
+
+/* Heap bitmap words are written by the P allocating in the span (one
+ * writer: spans start on page boundaries, 16 bitmap words per page) and
+ * read by markers: relaxed atomics. */
+static inline void hb_write(uint64_t *w, uint64_t mask, uint64_t bits) {
+  uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+  __atomic_store_n(w, (old & ~mask) | (bits & mask), __ATOMIC_RELAXED);
+}
+
+static void heapbits_clear(uintptr_t base, size_t bytes) {
+  uint64_t *hb = heapbits_arena(base);
+  size_t w0 = (base & (ARENA_SIZE - 1)) / 8;
+  size_t nw = bytes / 8;
+  HL_ASSERT_INTERNAL(w0 % 64 == 0 && nw % 64 == 0);
+  for (size_t i = 0; i < nw / 64; i++)
+    __atomic_store_n(&hb[w0 / 64 + i], 0, __ATOMIC_RELAXED);
+}
+
+/* The pointer bitmap of t (one bit per word), built on first use. */
+static const uint64_t *type_mask(const hl_type_t *t) {
+  hl_type_t *tt = (hl_type_t *)t;
+  const uint64_t *m = __atomic_load_n(&tt->ptrmask_, __ATOMIC_ACQUIRE);
+  if (hl_likely(m != NULL))
+    return m;
+  size_t words = (t->size + 7) / 8;
+  uint64_t *nm = hl_calloc((words + 63) / 64 + 1, sizeof(uint64_t));
+  if (!nm)
+    gc_out_of_memory(words / 8);
+  for (uint32_t i = 0; i < t->nfields; i++) {
+    const hl_ptrfield_t *f = &t->fields[i];
+    if (f->offset % 8 != 0 || f->size % 8 != 0 || f->size == 0 ||
+        f->offset + f->size > t->size)
+      hl_misuse("HL_TYPE(%s): pointer field %u (offset %u, size %u) is "
+                "not a whole number of 8-byte-aligned pointers",
+                t->name ? t->name : "?", i, f->offset, f->size);
+    for (uint32_t w = f->offset / 8; w < (f->offset + f->size) / 8; w++)
+      nm[w / 64] |= (uint64_t)1 << (w % 64);
+  }
+  const uint64_t *none = NULL;
+  if (!__atomic_compare_exchange_n(&tt->ptrmask_, &none, nm, false,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    hl_free(nm);
+    return none;
+  }
+  return nm;
+}
+
+/* Writes the heap bits of the slot [v, v + slot): n objects of type t
+ * (t NULL: every word may be a pointer), zeros after them. */
+static void heapbits_set(uintptr_t v, size_t slot, const hl_type_t *t,
+                         size_t n) {
+  uint64_t *hb = heapbits_arena(v);
+  size_t w0 = (v & (ARENA_SIZE - 1)) / 8;
+  size_t nw = slot / 8;
+  const uint64_t *mask = t ? type_mask(t) : NULL;
+  size_t tw = t ? t->size / 8 : 0;
+  if (mask && n == 1 && tw <= 64 && nw <= 64) {
+    /* the common case: a small object, one type word */
+    uint64_t bits = mask[0];
+    size_t off = w0 & 63;
+    uint64_t lo = nw == 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
+    hb_write(&hb[w0 >> 6], lo << off, bits << off);
+    if (off + nw > 64)
+      hb_write(&hb[(w0 >> 6) + 1], lo >> (64 - off), bits >> (64 - off));
+    return;
+  }
+  size_t used = t ? (n * t->size) / 8 : nw;
+  for (size_t w = 0; w < nw;) {
+    size_t idx = w0 + w, off = idx & 63;
+    size_t take = 64 - off < nw - w ? 64 - off : nw - w;
+    uint64_t bits = 0;
+    for (size_t k = 0; k < take; k++) {
+      size_t ow = w + k;
+      int set;
+      if (!mask)
+        set = 1;
+      else if (ow >= used)
+        set = 0;
+      else {
+        size_t e = ow % tw;
+        set = (int)((mask[e / 64] >> (e % 64)) & 1);
+      }
+      bits |= (uint64_t)set << k;
+    }
+    uint64_t m = take == 64 ? ~(uint64_t)0 : (((uint64_t)1 << take) - 1);
+    hb_write(&hb[idx >> 6], m << off, bits << off);
+    w += take;
+  }
+}
+
+/* ------------------------------------------------------------- gcache */
+
+gcache_t *gcache_create(void) {
+  gcache_t *c = meta_alloc(sizeof(gcache_t));
+  if (!c)
+    gc_out_of_memory(sizeof(gcache_t));
+  return c;
+}
+
+void gcheap_init(void) {
+  for (int i = 0; i < NUM_SPANCLASS; i++) {
+    hl_list_init(&gcentral[i].partial[0]);
+    hl_list_init(&gcentral[i].partial[1]);
+    hl_list_init(&gcentral[i].full[0]);
+    hl_list_init(&gcentral[i].full[1]);
+  }
+}
+
+/* Returns a span a P gave up to gcentral (swept set of the current
+ * sweepgen). */
+static void gc_uncache(mspan_t *s) {
+  HL_ASSERT_INTERNAL(s->incache);
+  uint64_t unused = (uint64_t)(s->nelems - s->allocCount) * s->elemsize;
+  atomic_sub_relaxed(&gc.heap_live, unused);
+  s->incache = 0;
+  uint32_t sg = load_sg();
+  gcentral_t *c = &gcentral[s->spanclass];
+  int set = (sg / 2) % 2;
+  hl_lock(&c->lock);
+  if (s->allocCount == s->nelems)
+    hl_list_push_back(&c->full[set], &s->link);
+  else
+    hl_list_push_back(&c->partial[set], &s->link);
+  s->inlist = 1;
+  hl_unlock(&c->lock);
+}
+
+void gcache_release_all(gcache_t *c) {
+  for (int i = 0; i < NUM_SPANCLASS; i++)
+    if (c->alloc[i]) {
+      gc_uncache(c->alloc[i]);
+      c->alloc[i] = NULL;
+    }
+  c->tiny = 0;
+  c->tinyoffset = 0;
+}
+
+static void span_free_gc(mspan_t *s) {
+  registry_remove(s->gcidx);
+  gcbits_free(s);
+  atomic_sub_relaxed(&gc.span_bytes, (uint64_t)s->npages * PAGE_SIZE);
+  hl_lock(&mheap.lock);
+  heap_free_run(s);
+  hl_unlock(&mheap.lock);
+}
+
+/* A fresh span from the page heap for spanclass spc (npages for large). */
+static mspan_t *gc_new_span(int spc, size_t npages, size_t large_size) {
+  int sc = spc >> 1;
+  bool noscan = spc & 1;
+  if (sc)
+    npages = class_to_npages[sc];
+  uint8_t *bits = gcbits_alloc();
+  hl_lock(&mheap.lock);
+  mspan_t *s = heap_alloc_run(npages, 1, MSPAN_GC);
+  if (!s) {
+    hl_unlock(&mheap.lock);
+    gc_out_of_memory(npages * PAGE_SIZE);
+  }
+  s->sizeclass = (uint8_t)sc;
+  s->spanclass = (uint8_t)spc;
+  if (sc) {
+    s->elemsize = class_to_size[sc];
+    s->divmul = class_to_divmul[sc];
+    s->nelems = (uint32_t)(npages * PAGE_SIZE / s->elemsize);
+    s->limit = s->nelems * s->elemsize;
+    s->divtest = UINT64_MAX / s->elemsize + 1;
+    s->gcsize = s->elemsize;
+  } else {
+    s->elemsize = 0;
+    s->nelems = 1;
+    s->gcsize = large_size;
+  }
+  s->allocBits = bits;
+  s->gcmarkBits = bits + GCBITS_BYTES;
+  atomic_store_relaxed(&s->freeindex, 0);
+  s->allocCache = ~(uint64_t)0;
+  s->allocCount = 0;
+  s->incache = 0;
+  s->inlist = 0;
+  s->gcneedzero = s->needzero;
+  atomic_store_relaxed(&s->nspecials, 0);
+  atomic_store_relaxed(&s->sweepgen, load_sg());
+  s->link.next = s->link.prev = NULL;
+  hl_unlock(&mheap.lock);
+  if (!noscan)
+    heapbits_clear(s->base, npages * PAGE_SIZE);
+  s->gcidx = registry_add(s);
+  atomic_add_relaxed(&gc.span_bytes, (uint64_t)npages * PAGE_SIZE);
+  /* publish: markers find the span through the page map */
+  hl_lock(&mheap.lock);
+  pagemap_set(s->base, npages, s);
+  hl_unlock(&mheap.lock);
+  return s;
+}
+
+/* ------------------------------------------------------------ sweeping */
+
+static inline int bit_get(const uint8_t *b, uint32_t i) {
+  return (b[i >> 3] >> (i & 7)) & 1;
+}
+
+static bool poison_freed;
+void gc_poison_check_enabled(void) {
+  poison_freed = HL_DEBUG >= 2 || hl_debug.gccheckmark;
+}
+
+/* Sweeps s, which the caller owns (sweepgen sg - 1, in no list, not
+ * cached). Returns true when the span was freed to the page heap. */
+static bool sweep_span(mspan_t *s, uint32_t sg) {
+  uint32_t n = s->nelems;
+  uint8_t *mark = s->gcmarkBits;
+  if (atomic_load_relaxed(&s->nspecials)) {
+    /* finalizers of unmarked objects: queued, object resurrected */
+    for (uint32_t i = 0; i < n; i++) {
+      if (bit_get(mark, i))
+        continue;
+      uintptr_t obj = s->base + (uintptr_t)i * (s->sizeclass ? s->elemsize : 0);
+      if (gc_sweep_special(s, obj))
+        mark[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+  }
+  uint32_t nmarked = 0;
+  for (uint32_t i = 0; i < (n + 63) / 64; i++) {
+    uint64_t w;
+    memcpy(&w, mark + i * 8, 8);
+    if (i == (n - 1) / 64 && n % 64)
+      w &= ((uint64_t)1 << (n % 64)) - 1;
+    nmarked += (uint32_t)__builtin_popcountll(w);
+  }
+  uint32_t nfreed = s->allocCount - nmarked;
+  if (s->allocCount < nmarked)
+    hl_throwf("gc: span %p (class %d) has %u marked objects but only %u "
+              "allocated",
+              (void *)s, s->sizeclass, nmarked, s->allocCount);
+  if (poison_freed && nfreed) {
+    uint32_t fi = atomic_load_relaxed(&s->freeindex);
+    size_t sz = s->sizeclass ? s->elemsize : s->gcsize;
+    for (uint32_t i = 0; i < n; i++)
+      if (!bit_get(mark, i) && (i < fi || bit_get(s->allocBits, i)))
+        memset((void *)(s->base + (uintptr_t)i * s->elemsize), 0xdb, sz);
+  }
+  atomic_sub_relaxed(&gc.heap_objects, nfreed);
+  uint8_t *old = s->allocBits;
+  s->allocBits = mark;
+  s->gcmarkBits = old;
+  memset(old, 0, GCBITS_BYTES);
+  atomic_store_relaxed(&s->freeindex, 0);
+  uint64_t c0;
+  memcpy(&c0, s->allocBits, 8);
+  s->allocCache = ~c0;
+  s->allocCount = nmarked;
+  s->gcneedzero = 1;
+  if (nmarked == 0) {
+    span_free_gc(s);
+    return true;
+  }
+  atomic_store_release(&s->sweepgen, sg);
+  return false;
+}
+
+/* Takes s out of its gcentral list for sweeping if it still needs it.
+ * Caller holds the gcentral lock. */
+static bool claim_locked(mspan_t *s, uint32_t sg) {
+  if (!s->inlist || atomic_load_relaxed(&s->sweepgen) != sg - 2)
+    return false;
+  hl_list_remove(&s->link);
+  s->inlist = 0;
+  atomic_store_relaxed(&s->sweepgen, sg - 1);
+  return true;
+}
+
+/* After sweeping s (not freed): back to the swept set. */
+static void put_swept(mspan_t *s, uint32_t sg) {
+  gcentral_t *c = &gcentral[s->spanclass];
+  int set = (sg / 2) % 2;
+  hl_lock(&c->lock);
+  if (s->allocCount == s->nelems)
+    hl_list_push_back(&c->full[set], &s->link);
+  else
+    hl_list_push_back(&c->partial[set], &s->link);
+  s->inlist = 1;
+  hl_unlock(&c->lock);
+}
+
+bool gc_sweep_one(void) {
+  uint32_t sg = load_sg();
+  atomic_add_relaxed(&gc.sweepers, 1);
+  for (;;) {
+    uint32_t i = atomic_add_relaxed(&gc.sweep_cursor, 1);
+    if (i >= gc_registry_len()) {
+      atomic_store_release(&gc.sweep_done, 1);
+      atomic_sub_acq_rel(&gc.sweepers, 1);
+      return false;
+    }
+    mspan_t *s = gc_registry_get(i);
+    if (!s || atomic_load_relaxed(&s->sweepgen) != sg - 2)
+      continue;
+    if (s->sizeclass == 0) {
+      uint32_t want = sg - 2;
+      if (!atomic_cas_strong_acq_rel(&s->sweepgen, &want, sg - 1))
+        continue;
+      sweep_span(s, sg);
+      break;
+    }
+    int spc = s->spanclass;
+    gcentral_t *c = &gcentral[spc];
+    hl_lock(&c->lock);
+    bool mine = s->state == MSPAN_GC && s->spanclass == spc &&
+                claim_locked(s, sg);
+    hl_unlock(&c->lock);
+    if (!mine)
+      continue;
+    if (!sweep_span(s, sg))
+      put_swept(s, sg);
+    break;
+  }
+  atomic_sub_acq_rel(&gc.sweepers, 1);
+  return true;
+}
+
+void gc_finish_sweep(void) {
+  while (gc_sweep_one())
+    ;
+  while (atomic_load_acquire(&gc.sweepers) > 0)
+    sched_yield();
+}
+
+void gc_sweep_start(void) {
+  atomic_store_relaxed(&gc.sweep_cursor, 0);
+  atomic_store_release(&gc.sweep_done, 0);
+}
+
+/* A swept span of spc with a free slot, sweeping unswept ones if needed
+ * (Go's mcentral.cacheSpan); NULL when gcentral has none. */
+static mspan_t *gcentral_get(int spc) {
+  uint32_t sg = load_sg();
+  gcentral_t *c = &gcentral[spc];
+  int sw = (sg / 2) % 2, un = 1 - sw;
+  hl_lock(&c->lock);
+  hl_list_t *e = hl_list_first(&c->partial[sw]);
+  if (e) {
+    mspan_t *s = hl_container_of(e, mspan_t, link);
+    hl_list_remove(e);
+    s->inlist = 0;
+    hl_unlock(&c->lock);
+    return s;
+  }
+  for (int budget = 0; budget < 100; budget++) {
+    e = hl_list_first(&c->partial[un]);
+    if (!e)
+      e = hl_list_first(&c->full[un]);
+    if (!e)
+      break;
+    mspan_t *s = hl_container_of(e, mspan_t, link);
+    if (!claim_locked(s, sg)) {
+      /* swept by someone else meanwhile: it sits in the wrong set */
+      hl_list_remove(e);
+      s->inlist = 0;
+      if (s->allocCount < s->nelems) {
+        hl_unlock(&c->lock);
+        return s;
+      }
+      hl_list_push_back(&c->full[sw], e);
+      s->inlist = 1;
+      continue;
+    }
+    hl_unlock(&c->lock);
+    atomic_add_relaxed(&gc.sweepers, 1);
+    bool freed = sweep_span(s, sg);
+    atomic_sub_acq_rel(&gc.sweepers, 1);
+    if (!freed && s->allocCount < s->nelems)
+      return s;
+    if (!freed)
+      put_swept(s, sg);
+    hl_lock(&c->lock);
+  }
+  hl_unlock(&c->lock);
+  return NULL;
+}
+
+/* ---------------------------------------------------------- allocation */
+
+static inline bool span_nextfree(mspan_t *s, uint32_t *out) {
+  for (;;) {
+    uint64_t c = s->allocCache;
+    uint32_t fi = atomic_load_relaxed(&s->freeindex);
+    if (hl_likely(c != 0)) {
+      unsigned b = (unsigned)__builtin_ctzll(c);
+      uint32_t idx = fi + b;
+      if (idx >= s->nelems)
+        return false;
+      uint32_t nfi = idx + 1;
+      if ((nfi & 63) == 0) {
+        if (nfi < s->nelems) {
+          uint64_t w;
+          memcpy(&w, s->allocBits + nfi / 8, 8);
+          s->allocCache = ~w;
+        } else {
+          s->allocCache = 0;
+        }
+      } else {
+        s->allocCache = c >> (b + 1);
+      }
+      atomic_store_relaxed(&s->freeindex, nfi);
+      *out = idx;
+      return true;
+    }
+    uint32_t next = (fi & ~63u) + 64;
+    if (next >= s->nelems) {
+      atomic_store_relaxed(&s->freeindex, s->nelems);
+      return false;
+    }
+    uint64_t w;
+    memcpy(&w, s->allocBits + next / 8, 8);
+    s->allocCache = ~w;
+    atomic_store_relaxed(&s->freeindex, next);
+  }
+}
+
+static HL_NOINLINE mspan_t *gc_refill(gcache_t *c, int spc) {
+  mspan_t *s = c->alloc[spc];
+  if (s) {
+    c->alloc[spc] = NULL;
+    gc_uncache(s);
+  }
+  /* proportional sweep: sweep some span per refill while any is left
+   * (Go paces by pages; a span per span taken keeps sweeping ahead) */
+  if (!atomic_load_relaxed(&gc.sweep_done))
+    gc_sweep_one();
+  s = gcentral_get(spc);
+  if (!s)
+    s = gc_new_span(spc, 0, 0);
+  s->incache = 1;
+  atomic_add_relaxed(&gc.heap_live,
+                     (uint64_t)(s->nelems - s->allocCount) * s->elemsize);
+  c->alloc[spc] = s;
+  return s;
+}
+
+static const uint64_t zerobase[2];
+
+static inline void mark_new(gcache_t *c, mspan_t *s, uint32_t idx,
+                            size_t size) {
+  __atomic_fetch_or(&s->gcmarkBits[idx >> 3], (uint8_t)(1u << (idx & 7)),
+                    __ATOMIC_RELAXED);
+  c->gcw.bytes_marked += size;
+}
+
+static void *gc_alloc_large(m_t *mp, size_t size, const hl_type_t *t,
+                            size_t n, bool noscan) {
+  gcache_t *c = mp->p->gc;
+  if (size > ((size_t)1 << 46))
+    gc_out_of_memory(size);
+  size_t npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+  if (!atomic_load_relaxed(&gc.sweep_done))
+    for (size_t i = 0; i < npages && gc_sweep_one(); i++)
+      ;
+  mspan_t *s = gc_new_span(noscan ? 1 : 0, npages, size);
+  uintptr_t v = s->base;
+  if (s->gcneedzero)
+    memset((void *)v, 0, size);
+  if (!noscan)
+    heapbits_set(v, (size + 7) & ~(size_t)7, t, n);
+  atomic_store_relaxed(&s->freeindex, 1);
+  s->allocCount = 1;
+  if (gc_marking())
+    mark_new(c, s, 0, npages * PAGE_SIZE);
+  atomic_add_relaxed(&gc.heap_live, (uint64_t)npages * PAGE_SIZE);
+  atomic_add_relaxed(&gc.heap_objects, 1);
+  c->alloc_bytes += size;
+  c->alloc_objects++;
+  return (void *)v;
+}
+
+void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
+               bool noscan) {
+  gcache_t *c = mp->p->gc;
+  if (hl_unlikely(size == 0))
+    return (void *)zerobase;
+  if (size > MAX_SMALL_SIZE)
+    return gc_alloc_large(mp, size, t, n, noscan);
+  if (noscan && size < TINY_SIZE) {
+    /* Go's tiny allocator: pointer-free objects under 16 B share blocks */
+    uintptr_t off = c->tinyoffset;
+    if ((size & 7) == 0)
+      off = (off + 7) & ~(uintptr_t)7;
+    else if ((size & 3) == 0)
+      off = (off + 3) & ~(uintptr_t)3;
+    else if ((size & 1) == 0)
+      off = (off + 1) & ~(uintptr_t)1;
+    if (c->tiny && off + size <= TINY_SIZE) {
+      c->tinyoffset = off + size;
+      c->alloc_bytes += size;
+      return (void *)(c->tiny + off);
+    }
+  }
+  unsigned sc = size <= SMALL_SIZE_MAX
+                    ? size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV]
+                    : size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) /
+                                       LARGE_SIZE_DIV];
+  if (noscan && size < TINY_SIZE)
+    sc = size_to_class8[TINY_SIZE / SMALL_SIZE_DIV];
+  int spc = (int)(sc << 1 | (noscan ? 1 : 0));
+  mspan_t *s = c->alloc[spc];
+  uint32_t idx;
+  if (hl_unlikely(!s || !span_nextfree(s, &idx))) {
+    s = gc_refill(c, spc);
+    if (!span_nextfree(s, &idx))
+      hl_throw("gc: a span from gcentral has no free slot");
+  }
+  s->allocCount++;
+  size_t elem = s->elemsize;
+  uintptr_t v = s->base + (uintptr_t)idx * elem;
+  if (s->gcneedzero)
+    memset((void *)v, 0, elem);
+  if (!noscan)
+    heapbits_set(v, elem, t, n);
+  if (gc_marking())
+    mark_new(c, s, idx, elem);
+  c->alloc_bytes += elem;
+  c->alloc_objects++;
+  if (noscan && size < TINY_SIZE) {
+    c->tiny = v;
+    c->tinyoffset = size;
+  }
+  return (void *)v;
+}
+
+/* -------------------------------------------------------------- lookup */
+
+uintptr_t gc_find_object(uintptr_t p, mspan_t **sp, uint32_t *idxp) {
+  heaparena_t *a = arena_of(p);
+  if (!a)
+    return 0;
+  mspan_t *s =
+      atomic_load_relaxed(&a->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
+  if (!s || s->state != MSPAN_GC || p < s->base ||
+      p - s->base >= (uintptr_t)s->npages * PAGE_SIZE)
+    return 0;
+  uint32_t idx;
+  uintptr_t obj;
+  if (s->sizeclass == 0) {
+    if (p - s->base >= s->gcsize && !(s->gcsize == 0 && p == s->base))
+      return 0;
+    idx = 0;
+    obj = s->base;
+  } else {
+    uintptr_t off = p - s->base;
+    idx = (uint32_t)((off * s->divmul) >> 32);
+    if (idx >= s->nelems)
+      return 0;
+    obj = s->base + (uintptr_t)idx * s->elemsize;
+  }
+  if (idx >= atomic_load_relaxed(&s->freeindex) &&
+      !bit_get(s->allocBits, idx))
+    return 0; /* a free slot */
+  *sp = s;
+  *idxp = idx;
+  return obj;
+}

@@ -1,0 +1,205 @@
+/*
+ * gc/internal.h — the collector's structures, invariants and cross-file
+ * prototypes (docs/gc.md has the design).
+ *
+ * Collected spans (mspan state MSPAN_GC) are separate from the manual
+ * allocator's: they never sit on a malloc free list, hl_free rejects them,
+ * and their objects are found by index, as in Go:
+ *   - allocBits: slot i allocated as of the last sweep; slots below
+ *     freeindex were handed out since (allocate-black marks them too);
+ *     allocCache caches ~allocBits from freeindex for ctz.
+ *   - gcmarkBits: slot i marked this cycle. Sweeping makes the mark bits
+ *     the new alloc bits and clears a fresh mark bitmap.
+ *   - sweepgen (Go's protocol; sg = gc.sweepgen, += 2 per cycle):
+ *       sg - 2: needs sweeping; sg - 1: being swept; sg: swept.
+ *     Spans in a P's gcache are always swept: mark termination releases
+ *     every cached span before it advances sg.
+ *   - heap bitmap (per arena, one bit per 8-byte word): the words of
+ *     collected objects that hold pointers; written at allocation for the
+ *     whole slot (type bits, then zeros), read by the marker.
+ *
+ * Lock order: gcentral[i].lock -> mheap.lock; registry lock and
+ * specials lock are leaves.
+ */
+#ifndef HL_GC_INTERNAL_H
+#define HL_GC_INTERNAL_H
+
+#include "alloc/internal.h"
+#include "heaplab/alloc.h"
+#include "heaplab/gc.h"
+#include "heaplab/sched.h"
+#include "sched/internal.h"
+
+#define NUM_SPANCLASS (NUM_SIZE_CLASSES * 2)
+#define GCBITS_BYTES 128  /* per bitmap: 1024 slots at most (8 B class) */
+#define OBLET_BYTES (128u << 10)
+#define WORKBUF_N 253
+#define WBBUF_N 256
+#define TINY_SIZE 16
+
+enum gc_phase { GC_OFF = 0, GC_MARK, GC_MARKTERM };
+enum worker_mode { WORKER_NONE = 0, WORKER_DEDICATED, WORKER_FRACTIONAL,
+                   WORKER_IDLE };
+
+/* A buffer of grey objects (addresses: object starts, or oblet starts of
+ * large objects). Global lists link them through next. */
+typedef struct workbuf {
+  struct workbuf *next;
+  uint32_t nobj;
+  uint32_t pad_;
+  uintptr_t obj[WORKBUF_N];
+} workbuf_t;
+
+/* Go's gcWork: a P's two buffers (put/get on wbuf1; when it fills or
+ * empties, swap with wbuf2, then trade with the global lists). */
+typedef struct gcwork {
+  workbuf_t *wbuf1, *wbuf2;
+  uint64_t bytes_marked; /* flushed into gc.bytes_marked */
+  int64_t scan_work;     /* bytes scanned, flushed into gc.scan_work */
+  bool flushed;          /* put something on the global list */
+} gcwork_t;
+
+/* Per-P collector state (p->gc). Touched only by the goroutine holding
+ * the P (inside a runtime critical section), or by the world stopper. */
+typedef struct gcache {
+  mspan_t *alloc[NUM_SPANCLASS];
+  uintptr_t tiny;        /* current tiny block (noscan, 16 B) */
+  uintptr_t tinyoffset;
+  gcwork_t gcw;
+  uintptr_t wbbuf[WBBUF_N]; /* write-barrier buffer: pointers to shade */
+  uint32_t wbn;
+  /* mark worker of this P */
+  g_t *worker;
+  uint32_t worker_mode;    /* mode of the current run (enum worker_mode) */
+  int64_t worker_start;    /* when it started running */
+  int64_t fractional_ns;   /* fractional worker time this cycle */
+  uint64_t alloc_bytes;    /* stats: bytes allocated (owner) */
+  uint64_t alloc_objects;
+} gcache_t;
+
+/* gcentral: spans of one spanclass no P owns, split by whether they are
+ * swept for the current sweepgen: set (sg / 2) % 2 is swept. */
+typedef struct gcentral {
+  hl_lock_t lock;
+  hl_list_t partial[2]; /* has free slots */
+  hl_list_t full[2];
+} gcentral_t;
+
+/* The collector's global state. */
+typedef struct gcstate {
+  hl_lock_t lock;              /* cycle transitions (with cycle_sema) */
+  _Atomic uint32_t phase;      /* enum gc_phase */
+  _Atomic uint32_t sweepgen;
+  _Atomic uint64_t cycle;      /* cycles started */
+  _Atomic uint32_t running;    /* a cycle is between start and end */
+  /* pacing */
+  _Atomic uint64_t heap_live;  /* bytes in cached spans + large + marked */
+  uint64_t heap_marked;        /* marked by the last cycle */
+  _Atomic uint64_t heap_goal;
+  _Atomic uint64_t trigger;
+  _Atomic int32_t gcpercent;   /* < 0: off */
+  _Atomic int64_t memlimit;
+  uint64_t last_scan_work;     /* scan work of the last cycle (bytes) */
+  double cons_mark;            /* Go 1.18's cons/mark ratio estimate */
+  /* marking */
+  _Atomic uintptr_t full;      /* lock-free stacks of workbufs */
+  _Atomic uintptr_t empty;
+  _Atomic uint64_t bytes_marked;
+  _Atomic int64_t scan_work;
+  _Atomic int64_t bg_credit;   /* background scan credit (bytes) */
+  double assist_work_per_byte;
+  double assist_bytes_per_work;
+  int64_t mark_start_ns;
+  uint64_t heap_live_at_start;
+  _Atomic int32_t dedicated_needed; /* dedicated workers still to start */
+  double fractional_goal;      /* per-P utilization of fractional work */
+  _Atomic uint32_t markdone_busy;
+  _Atomic uint32_t roots_pending; /* root scan not yet queued: no mark done */
+  _Atomic int32_t nworking;    /* workers and assists draining now */
+  /* assists parked until credit arrives (lock) */
+  hl_lock_t assist_lock;
+  g_t *assistq_head, *assistq_tail;
+  /* sweeping */
+  _Atomic uint32_t sweep_cursor;   /* registry index */
+  _Atomic int32_t sweepers;        /* sweeps in progress */
+  _Atomic uint32_t sweep_done;
+  g_t *sweeper;
+  _Atomic uint32_t sweeper_parked;
+  /* statistics */
+  _Atomic uint64_t numgc, numforced;
+  uint64_t pause_ns[HL_GC_PAUSES];
+  uint64_t pause_end[HL_GC_PAUSES];
+  uint64_t pause_total_ns, pause_max_ns;
+  _Atomic uint64_t total_alloc;
+  _Atomic uint64_t heap_objects;   /* allocated objects after last sweep +- */
+  _Atomic uint64_t span_bytes;     /* bytes in collected spans */
+  _Atomic int64_t assist_ns;
+  _Atomic int64_t worker_ns;
+  _Atomic int64_t stw_ns_cpu;      /* pauses x gomaxprocs (GC CPU) */
+  int64_t start_ns;                /* process start (for GC CPU fraction) */
+  uint64_t last_gc_end;
+  /* checkmark */
+  bool checkmark_phase;
+} gcstate_t;
+
+extern HL_HIDDEN gcstate_t gc;
+extern HL_HIDDEN gcentral_t gcentral[NUM_SPANCLASS];
+
+static inline bool gc_marking(void) {
+  return atomic_load_relaxed(&gc.phase) != GC_OFF;
+}
+
+/* ---- heap.c: collected spans, allocation, sweeping ---- */
+void gcheap_init(void);
+gcache_t *gcache_create(void);
+/* Allocates size bytes (class or large) for type t (NULL: conservative;
+ * noscan: no pointers). Caller is in a runtime critical section on a P. */
+void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
+               bool noscan);
+/* Span holding the object at p (interior allowed): the object start and
+ * slot index, or 0 when p is not in an allocated collected object. */
+uintptr_t gc_find_object(uintptr_t p, mspan_t **sp, uint32_t *idxp);
+/* Returns every span of c to gcentral (mark termination, STW). */
+void gcache_release_all(gcache_t *c);
+bool gc_sweep_one(void);          /* false when nothing is left */
+void gc_finish_sweep(void);       /* sweeps everything left */
+void gc_sweep_start(void);        /* after the sweepgen flip (STW) */
+uint32_t gc_registry_len(void);
+mspan_t *gc_registry_get(uint32_t i);
+uint64_t *heapbits_arena(uintptr_t addr); /* the arena's bitmap (lazy) */
+void gc_poison_check_enabled(void);
+
+/* ---- mark.c ---- */
+void gcw_put(gcwork_t *w, uintptr_t obj);
+uintptr_t gcw_get(gcwork_t *w);
+void gcw_flush(gcwork_t *w);        /* everything to the global list */
+bool gcw_empty(gcwork_t *w);
+bool gc_work_available(void);       /* global full list non-empty */
+void greyobject(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx);
+void shade(gcwork_t *w, uintptr_t p);
+void scanblock(gcwork_t *w, uintptr_t b, size_t n);
+void scanobject(gcwork_t *w, uintptr_t b);
+/* Drains w; stops when should_stop(arg) or after `budget` bytes of scan
+ * work (< 0: none). Returns the scan work done. */
+int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
+                 void *arg);
+void wbbuf_flush(gcache_t *c);
+void gc_scan_stacks(gcwork_t *w);   /* STW: every goroutine stack */
+void gc_scan_globals(gcwork_t *w);  /* registered roots */
+void gc_scan_runtime(gcwork_t *w);  /* channels, finalizer queue, specials */
+void gc_shade_words(const void *p, size_t n); /* channel copies */
+void gc_checkmark(void);            /* STW, gccheckmark=1 */
+
+/* ---- gc.c ---- */
+void gc_init_once(void);
+void gc_maybe_start(void);       /* heap_live passed the trigger */
+void gc_assist_alloc(g_t *gp);   /* gp is in debt */
+void gc_mark_done(void);         /* a worker found no more work */
+void gc_specials_scan(gcwork_t *w);
+/* sweep: an unmarked object with a finalizer; returns true when it is
+ * queued (the object is resurrected: the caller keeps it marked). */
+bool gc_sweep_special(mspan_t *s, uintptr_t obj);
+void gc_finq_scan(gcwork_t *w);
+__attribute__((noreturn)) void gc_out_of_memory(size_t size);
+
+#endif

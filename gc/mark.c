@@ -1,0 +1,624 @@
+/*
+ * gc/mark.c — marking: work buffers and the global lists, grey/shade,
+ * object and root scanning, the write barrier, goroutine stacks, and the
+ * checkmark verifier.
+ *
+ * Tri-color invariant (Go's): white = unmarked, grey = marked and queued
+ * in some gcWork, black = marked and scanned. Objects allocated while
+ * marking are black at birth. The hybrid barrier (HL_STORE) shades both
+ * the overwritten pointer and the new one, so a stack scanned once (at
+ * the start of the cycle, under stop-the-world) is never rescanned.
+ *
+ * Scanning reads memory mutators write concurrently (that is the point
+ * of a concurrent collector): the scanners are excluded from the
+ * sanitizers, and every word is read once, into a local, before it is
+ * interpreted.
+ */
+#include "gc/internal.h"
+#include "base/env.h"
+#include "base/os.h"
+
+#include <sched.h>
+#include <string.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define GC_NOSAN __attribute__((no_sanitize("address", "thread")))
+#endif
+#endif
+#ifndef GC_NOSAN
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GC_NOSAN __attribute__((no_sanitize_address, no_sanitize_thread))
+#else
+#define GC_NOSAN
+#endif
+#endif
+
+/* ------------------------------------------------ lock-free work lists */
+
+/* Go's lfstack: the top 16 bits count pushes (ABA), the low 48 hold the
+ * pointer (user addresses fit 48 bits on x86-64 and AArch64). */
+#define LF_PTR_MASK (((uintptr_t)1 << 48) - 1)
+
+static void lf_push(_Atomic uintptr_t *head, workbuf_t *b) {
+  uintptr_t old = atomic_load_relaxed(head), nw;
+  do {
+    b->next = (workbuf_t *)(old & LF_PTR_MASK);
+    nw = ((old & ~LF_PTR_MASK) + ((uintptr_t)1 << 48)) | (uintptr_t)b;
+  } while (!atomic_cas_weak_acq_rel(head, &old, nw));
+}
+
+GC_NOSAN static workbuf_t *lf_pop(_Atomic uintptr_t *head) {
+  uintptr_t old = atomic_load_acquire(head), nw;
+  for (;;) {
+    workbuf_t *b = (workbuf_t *)(old & LF_PTR_MASK);
+    if (!b)
+      return NULL;
+    /* b stays mapped (workbufs are never freed): reading next is safe
+     * even if b was popped meanwhile; the counter makes the CAS fail */
+    workbuf_t *next = __atomic_load_n(&b->next, __ATOMIC_RELAXED);
+    nw = ((old & ~LF_PTR_MASK) + ((uintptr_t)1 << 48)) | (uintptr_t)next;
+    if (atomic_cas_weak_acq_rel(head, &old, nw))
+      return b;
+  }
+}
+
+static workbuf_t *getempty(void) {
+  workbuf_t *b = lf_pop(&gc.empty);
+  if (!b) {
+    b = meta_alloc(sizeof(workbuf_t));
+    if (!b)
+      gc_out_of_memory(sizeof(workbuf_t));
+  }
+  b->nobj = 0;
+  return b;
+}
+
+bool gc_work_available(void) {
+  return (atomic_load_acquire(&gc.full) & LF_PTR_MASK) != 0;
+}
+
+void gcw_put(gcwork_t *w, uintptr_t obj) {
+  workbuf_t *b = w->wbuf1;
+  if (hl_unlikely(!b)) {
+    w->wbuf1 = b = getempty();
+    w->wbuf2 = getempty();
+  }
+  if (hl_unlikely(b->nobj == WORKBUF_N)) {
+    w->wbuf1 = w->wbuf2;
+    w->wbuf2 = b;
+    b = w->wbuf1;
+    if (b->nobj == WORKBUF_N) {
+      lf_push(&gc.full, b);
+      w->flushed = true;
+      w->wbuf1 = b = getempty();
+    }
+  }
+  b->obj[b->nobj++] = obj;
+}
+
+uintptr_t gcw_get(gcwork_t *w) {
+  workbuf_t *b = w->wbuf1;
+  if (hl_unlikely(!b)) {
+    w->wbuf1 = b = getempty();
+    w->wbuf2 = getempty();
+  }
+  if (hl_unlikely(b->nobj == 0)) {
+    w->wbuf1 = w->wbuf2;
+    w->wbuf2 = b;
+    b = w->wbuf1;
+    if (b->nobj == 0) {
+      workbuf_t *f = lf_pop(&gc.full);
+      if (!f)
+        return 0;
+      lf_push(&gc.empty, b);
+      w->wbuf1 = b = f;
+    }
+  }
+  return b->obj[--b->nobj];
+}
+
+bool gcw_empty(gcwork_t *w) {
+  return (!w->wbuf1 || w->wbuf1->nobj == 0) &&
+         (!w->wbuf2 || w->wbuf2->nobj == 0);
+}
+
+void gcw_flush(gcwork_t *w) {
+  workbuf_t *bs[2] = {w->wbuf1, w->wbuf2};
+  for (int i = 0; i < 2; i++)
+    if (bs[i] && bs[i]->nobj) {
+      lf_push(&gc.full, bs[i]);
+      w->flushed = true;
+      if (i == 0)
+        w->wbuf1 = getempty();
+      else
+        w->wbuf2 = getempty();
+    }
+  if (w->bytes_marked) {
+    atomic_add_relaxed(&gc.bytes_marked, w->bytes_marked);
+    w->bytes_marked = 0;
+  }
+  if (w->scan_work) {
+    atomic_add_relaxed(&gc.scan_work, w->scan_work);
+    w->scan_work = 0;
+  }
+}
+
+/* ---------------------------------------------------------------- grey */
+
+void greyobject(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
+  uint8_t *byte = &s->gcmarkBits[idx >> 3];
+  uint8_t bit = (uint8_t)(1u << (idx & 7));
+  if (__atomic_load_n(byte, __ATOMIC_RELAXED) & bit)
+    return;
+  if (__atomic_fetch_or(byte, bit, __ATOMIC_RELAXED) & bit)
+    return;
+  w->bytes_marked += s->sizeclass ? s->elemsize
+                                  : (uint64_t)s->npages * PAGE_SIZE;
+  if (s->spanclass & 1)
+    return; /* noscan: black at once */
+  gcw_put(w, obj);
+}
+
+void shade(gcwork_t *w, uintptr_t p) {
+  mspan_t *s;
+  uint32_t idx;
+  uintptr_t obj = gc_find_object(p, &s, &idx);
+  if (obj)
+    greyobject(w, obj, s, idx);
+}
+
+/* Conservative scan of [b, b + n): every aligned word that points into an
+ * allocated collected object keeps it alive. */
+GC_NOSAN void scanblock(gcwork_t *w, uintptr_t b, size_t n) {
+  uintptr_t *p = (uintptr_t *)((b + 7) & ~(uintptr_t)7);
+  uintptr_t *end = (uintptr_t *)((b + n) & ~(uintptr_t)7);
+  for (; p < end; p++) {
+    uintptr_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+    if (v >= 4096 && arena_of(v))
+      shade(w, v);
+  }
+}
+
+/* Scans the object (or oblet) at b using the heap bitmap. */
+GC_NOSAN void scanobject(gcwork_t *w, uintptr_t b) {
+  mspan_t *s = span_of(b);
+  uintptr_t end;
+  if (s->sizeclass == 0) {
+    uintptr_t objend = s->base + s->gcsize;
+    if (s->gcsize > OBLET_BYTES) {
+      if (b == s->base)
+        /* split into oblets: queue all but the first (Go's) */
+        for (uintptr_t o = b + OBLET_BYTES; o < objend; o += OBLET_BYTES)
+          gcw_put(w, o);
+      end = b + OBLET_BYTES < objend ? b + OBLET_BYTES : objend;
+    } else {
+      end = objend;
+    }
+  } else {
+    end = b + s->elemsize;
+  }
+  const uint64_t *hb = heapbits_arena(b);
+  uintptr_t abase = b & ~(uintptr_t)(ARENA_SIZE - 1);
+  size_t w0 = (b - abase) / 8, w1 = (end - abase + 7) / 8;
+  w->scan_work += (int64_t)(end - b);
+  for (size_t i = w0; i < w1;) {
+    uint64_t bits = __atomic_load_n(&hb[i >> 6], __ATOMIC_RELAXED) >> (i & 63);
+    size_t span = 64 - (i & 63);
+    if (span > w1 - i) {
+      span = w1 - i;
+      bits &= ((uint64_t)1 << span) - 1;
+    }
+    while (bits) {
+      unsigned k = (unsigned)__builtin_ctzll(bits);
+      bits &= bits - 1;
+      uintptr_t v = __atomic_load_n((uintptr_t *)(abase + (i + k) * 8),
+                                    __ATOMIC_RELAXED);
+      if (v >= 4096 && arena_of(v))
+        shade(w, v);
+    }
+    i += span;
+  }
+}
+
+int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
+                 void *arg) {
+  int64_t start = w->scan_work + atomic_load_relaxed(&gc.scan_work) * 0;
+  int64_t done0 = w->scan_work;
+  int n = 0;
+  for (;;) {
+    if ((++n & 15) == 0) {
+      if (should_stop && should_stop(arg))
+        break;
+      if (budget >= 0 && w->scan_work - done0 >= budget)
+        break;
+      if (w->wbuf2 && w->wbuf2->nobj == WORKBUF_N && !gc_work_available()) {
+        /* others may be idle: share a full buffer (Go's balance) */
+        lf_push(&gc.full, w->wbuf2);
+        w->wbuf2 = getempty();
+      }
+    }
+    uintptr_t b = gcw_get(w);
+    if (!b)
+      break;
+    scanobject(w, b);
+  }
+  (void)start;
+  int64_t done = w->scan_work - done0;
+  gcw_flush(w);
+  if (w->flushed) {
+    /* work on the global list: an idle P can mark it (Go's enlistWorker) */
+    w->flushed = false;
+    if (atomic_load_relaxed(&sched.npidle) > 0 &&
+        !atomic_load_relaxed(&sched.gcwaiting))
+      wakep();
+  }
+  return done;
+}
+
+/* ------------------------------------------------------- write barrier */
+
+void wbbuf_flush(gcache_t *c) {
+  uint32_t n = c->wbn;
+  c->wbn = 0;
+  for (uint32_t i = 0; i < n; i++)
+    shade(&c->gcw, c->wbbuf[i]);
+}
+
+static inline void wbbuf_put(gcache_t *c, uintptr_t p) {
+  if (p < 4096 || !arena_of(p))
+    return;
+  c->wbbuf[c->wbn++] = p;
+  if (hl_unlikely(c->wbn == WBBUF_N))
+    wbbuf_flush(c);
+}
+
+HL_API void hl_gc_wb_slow(void **slot, void *val) {
+  m_t *mp = tls_m;
+  if (hl_unlikely(!mp || !mp->curg))
+    hl_misuse("HL_STORE: called outside a goroutine (the collected heap "
+              "is used from goroutines under hl_main)");
+  mp = rt_enter(mp->curg);
+  if (hl_gc_wb_enabled) {
+    gcache_t *c = mp->p->gc;
+    wbbuf_put(c, (uintptr_t)__atomic_load_n(slot, __ATOMIC_RELAXED));
+    wbbuf_put(c, (uintptr_t)val);
+  }
+  __atomic_store_n(slot, val, __ATOMIC_RELAXED);
+  m_unlock(mp);
+}
+
+static void *wb_bulk(void *dst, const void *src, size_t n, bool move) {
+  if (hl_likely(!hl_gc_wb_enabled) || n < 8) {
+    return move ? memmove(dst, src, n) : memcpy(dst, src, n);
+  }
+  m_t *mp = tls_m;
+  if (!mp || !mp->curg)
+    hl_misuse("hl_wb_memmove: called outside a goroutine");
+  mp = rt_enter(mp->curg);
+  if (hl_gc_wb_enabled) {
+    gcache_t *c = mp->p->gc;
+    const uintptr_t *d = (const uintptr_t *)(((uintptr_t)dst + 7) & ~(uintptr_t)7);
+    const uintptr_t *de = (const uintptr_t *)(((uintptr_t)dst + n) & ~(uintptr_t)7);
+    for (; d < de; d++)
+      wbbuf_put(c, __atomic_load_n(d, __ATOMIC_RELAXED));
+    const uintptr_t *s = (const uintptr_t *)(((uintptr_t)src + 7) & ~(uintptr_t)7);
+    const uintptr_t *se = (const uintptr_t *)(((uintptr_t)src + n) & ~(uintptr_t)7);
+    for (; s < se; s++)
+      wbbuf_put(c, __atomic_load_n(s, __ATOMIC_RELAXED));
+  }
+  void *r = move ? memmove(dst, src, n) : memcpy(dst, src, n);
+  m_unlock(mp);
+  return r;
+}
+
+HL_API void *hl_wb_memmove(void *dst, const void *src, size_t n) {
+  return wb_bulk(dst, src, n, true);
+}
+HL_API void *hl_wb_memcpy(void *dst, const void *src, size_t n) {
+  return wb_bulk(dst, src, n, false);
+}
+
+/* Channel element copies while marking: the value moves between a stack
+ * that may be scanned already and a buffer that may be scanned already,
+ * so it is shaded (Go's typedmemmove barrier). Runs in the channel's
+ * critical section (on a P). */
+GC_NOSAN void gc_shade_words(const void *p, size_t n) {
+  m_t *mp = tls_m;
+  if (!mp || !mp->p || !hl_gc_wb_enabled)
+    return;
+  gcache_t *c = mp->p->gc;
+  const uintptr_t *w = (const uintptr_t *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
+  const uintptr_t *e = (const uintptr_t *)(((uintptr_t)p + n) & ~(uintptr_t)7);
+  for (; w < e; w++)
+    wbbuf_put(c, __atomic_load_n(w, __ATOMIC_RELAXED));
+}
+
+/* ---------------------------------------------------------------- roots */
+
+struct scanctx {
+  gcwork_t *w;
+};
+
+static void scan_suspended(uintptr_t sp, const uintptr_t *regs, int nregs,
+                           void *arg) {
+  struct scanctx *sc = arg;
+  for (int i = 0; i < nregs; i++)
+    if (regs[i] >= 4096 && arena_of(regs[i]))
+      shade(sc->w, regs[i]);
+  /* below sp: the x86-64 red zone may hold live values */
+  (void)sp;
+}
+
+/* The stack pointer of the caller's frame. */
+static inline uintptr_t current_sp(void) {
+  uintptr_t sp;
+#if defined(__x86_64__)
+  __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+#else
+  sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+  return sp;
+}
+
+/* Scans our own stack from here up, callee-saved registers spilled into
+ * this frame first. Nothing below our stack pointer is scanned: it holds
+ * only dead frames. */
+static HL_NOINLINE GC_NOSAN void scan_own_stack(gcwork_t *w, g_t *gp) {
+  __builtin_unwind_init();
+  uintptr_t lo = current_sp();
+  if (lo < gp->stack.lo || lo >= gp->stack.hi)
+    hl_throw("gc: scanning our own stack from outside it");
+  scanblock(w, lo, gp->stack.hi - lo);
+}
+
+/* Every goroutine's stack, once per cycle (the world is stopped: no G
+ * runs with a P; Gs in syscalls or preempted hogs run without one and are
+ * suspended by signal while their stack and registers are scanned). */
+GC_NOSAN void gc_scan_stacks(gcwork_t *w) {
+  g_t *self = getm()->curg;
+  struct scanctx sc = {w};
+  for (g_t *gp = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE); gp;
+       gp = gp->alllink) {
+    if (gp == self) {
+      scan_own_stack(w, gp);
+      continue;
+    }
+    for (int tries = 0;; tries++) {
+      uint32_t st = atomic_load_acquire(&gp->status);
+      if (st == G_DEAD || st == G_IDLE)
+        break;
+      if (st == G_RUNNABLE || st == G_WAITING) {
+        uintptr_t sp = (uintptr_t)gp->sp;
+        if (sp >= gp->stack.lo && sp < gp->stack.hi)
+          scanblock(w, sp, gp->stack.hi - sp);
+        else if (gp->stack.kind != STACK_NONE)
+          scanblock(w, gp->stack.lo, gp->stack.hi - gp->stack.lo);
+        break;
+      }
+      /* RUNNING or SYSCALL on a thread without P */
+      m_t *mp = gp->m;
+      if (mp && sched_suspend_g(gp, mp, scan_suspended, &sc)) {
+        uintptr_t sp = mp->suspend_sp - 128; /* red zone */
+        if (sp < gp->stack.lo)
+          sp = gp->stack.lo;
+        scanblock(w, sp, gp->stack.hi - sp);
+        break;
+      }
+      if (tries > 100000)
+        hl_throwf("gc: cannot scan the stack of goroutine %ld (status %u)",
+                  (long)gp->goid, st);
+      sched_yield();
+    }
+  }
+}
+
+/* Registered roots (hl_gc_add_root). */
+typedef struct root {
+  uintptr_t base;
+  size_t size;
+  struct root *next;
+} root_t;
+static hl_lock_t roots_lock;
+static root_t *roots;
+
+HL_API void hl_gc_add_root(void *addr, size_t size) {
+  root_t *r = hl_malloc(sizeof *r);
+  if (!r)
+    hl_throw("out of memory: hl_gc_add_root");
+  r->base = (uintptr_t)addr;
+  r->size = size;
+  hl_lock(&roots_lock);
+  r->next = roots;
+  roots = r;
+  hl_unlock(&roots_lock);
+}
+
+HL_API void hl_gc_remove_root(void *addr) {
+  hl_lock(&roots_lock);
+  for (root_t **pp = &roots; *pp; pp = &(*pp)->next)
+    if ((*pp)->base == (uintptr_t)addr) {
+      root_t *r = *pp;
+      *pp = r->next;
+      hl_unlock(&roots_lock);
+      hl_free(r);
+      return;
+    }
+  hl_unlock(&roots_lock);
+  hl_misuse("hl_gc_remove_root(%p): no root registered at that address",
+            addr);
+}
+
+void gc_scan_globals(gcwork_t *w) {
+  hl_lock(&roots_lock);
+  for (root_t *r = roots; r; r = r->next)
+    scanblock(w, r->base, r->size);
+  hl_unlock(&roots_lock);
+}
+
+static void scan_chan_buf(const void *p, size_t n, void *arg) {
+  scanblock(arg, (uintptr_t)p, n);
+}
+
+void gc_scan_runtime(gcwork_t *w) {
+  chan_scan_buffers(scan_chan_buf, w);
+  gc_specials_scan(w);
+  gc_finq_scan(w);
+}
+
+/* ------------------------------------------------------------ checkmark */
+
+/*
+ * HLDEBUG=gccheckmark=1 (Go's checkmark mode): after the concurrent mark,
+ * with the world stopped, marks everything reachable again from scratch
+ * into a separate bitmap and verifies that each object found was marked
+ * by the concurrent mark; if not, a pointer store bypassed the barrier
+ * (or the collector has a bug): the object and its span are named.
+ */
+static uint8_t **ck_bits; /* per registry slot: a checkmark bitmap */
+static uint32_t ck_len;
+
+static bool ck_mark(mspan_t *s, uint32_t idx) {
+  uint8_t *b = ck_bits[s->gcidx];
+  if (!b) {
+    b = hl_calloc(1, GCBITS_BYTES);
+    if (!b)
+      hl_throw("checkmark: out of memory");
+    ck_bits[s->gcidx] = b;
+  }
+  if (b[idx >> 3] & (1u << (idx & 7)))
+    return false;
+  b[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+  return true;
+}
+
+static uintptr_t *ck_stack;
+static size_t ck_n, ck_cap;
+
+/* A word on a goroutine stack may be stale: a slot of a frame that was
+ * never written since an older frame left a pointer there, and that
+ * pointer may name an object that was already garbage when the cycle
+ * began (the concurrent mark rightly left it white). Stacks are scanned
+ * conservatively, so such a word cannot be told from a live one: an
+ * unmarked object found directly from a stack is neither reported nor
+ * followed. Everything found through a heap object, a registered root or
+ * a channel buffer must be marked. */
+static bool ck_from_stack;
+
+static GC_NOSAN void ck_shade(uintptr_t p, uintptr_t from) {
+  mspan_t *s;
+  uint32_t idx;
+  uintptr_t obj = gc_find_object(p, &s, &idx);
+  if (!obj)
+    return;
+  bool marked = (s->gcmarkBits[idx >> 3] >> (idx & 7)) & 1;
+  if (ck_from_stack && !marked)
+    return;
+  if (!ck_mark(s, idx))
+    return;
+  if (!marked)
+    hl_throwf("checkmark: reachable object %p (found through %p, from "
+              "%p) was not marked by the concurrent mark: span %p [%p, %p) "
+              "class %d size %u%s. A pointer store that bypassed HL_STORE?",
+              (void *)obj, (void *)p, (void *)from, (void *)s,
+              (void *)s->base, (void *)(s->base + s->npages * PAGE_SIZE),
+              s->sizeclass, s->sizeclass ? s->elemsize : (unsigned)s->gcsize,
+              (s->spanclass & 1) ? " noscan" : "");
+  if (s->spanclass & 1)
+    return;
+  if (ck_n == ck_cap) {
+    ck_cap = ck_cap ? ck_cap * 2 : 4096;
+    ck_stack = hl_realloc(ck_stack, ck_cap * sizeof *ck_stack);
+    if (!ck_stack)
+      hl_throw("checkmark: out of memory");
+  }
+  ck_stack[ck_n++] = obj;
+}
+
+static GC_NOSAN void ck_block(uintptr_t b, size_t n, uintptr_t from) {
+  uintptr_t *p = (uintptr_t *)((b + 7) & ~(uintptr_t)7);
+  uintptr_t *end = (uintptr_t *)((b + n) & ~(uintptr_t)7);
+  for (; p < end; p++) {
+    uintptr_t v = *p;
+    if (v >= 4096 && arena_of(v))
+      ck_shade(v, from);
+  }
+}
+
+static void ck_regs(uintptr_t sp, const uintptr_t *regs, int nregs,
+                    void *arg) {
+  (void)sp;
+  (void)arg;
+  for (int i = 0; i < nregs; i++)
+    if (regs[i] >= 4096 && arena_of(regs[i]))
+      ck_shade(regs[i], 0);
+}
+
+static void ck_chan(const void *p, size_t n, void *arg) {
+  (void)arg;
+  ck_block((uintptr_t)p, n, 0);
+}
+
+GC_NOSAN void gc_checkmark(void) {
+  ck_len = gc_registry_len();
+  ck_bits = hl_calloc(ck_len + 1, sizeof *ck_bits);
+  if (!ck_bits)
+    hl_throw("checkmark: out of memory");
+  ck_n = 0;
+  ck_from_stack = true;
+  /* roots: the same as the concurrent mark's */
+  g_t *self = getm()->curg;
+  for (g_t *gp = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE); gp;
+       gp = gp->alllink) {
+    uint32_t st = atomic_load_acquire(&gp->status);
+    if (st == G_DEAD || st == G_IDLE)
+      continue;
+    if (gp == self) {
+      __builtin_unwind_init();
+      uintptr_t lo = current_sp();
+      ck_block(lo, gp->stack.hi - lo, 0);
+    } else if (st == G_RUNNABLE || st == G_WAITING) {
+      uintptr_t sp = (uintptr_t)gp->sp;
+      if (sp >= gp->stack.lo && sp < gp->stack.hi)
+        ck_block(sp, gp->stack.hi - sp, 0);
+    } else if (gp->m) {
+      m_t *mp = gp->m;
+      while (!sched_suspend_g(gp, mp, ck_regs, NULL)) {
+        st = atomic_load_acquire(&gp->status);
+        if (st != G_RUNNING && st != G_SYSCALL)
+          break;
+        sched_yield();
+      }
+      uintptr_t sp = mp->suspend_sp - 128;
+      if (sp >= gp->stack.lo && sp < gp->stack.hi)
+        ck_block(sp, gp->stack.hi - sp, 0);
+    }
+  }
+  ck_from_stack = false;
+  hl_lock(&roots_lock);
+  for (root_t *r = roots; r; r = r->next)
+    ck_block(r->base, r->size, 0);
+  hl_unlock(&roots_lock);
+  chan_scan_buffers(ck_chan, NULL);
+  /* the runtime's own roots: scanned into a throwaway gcWork, then
+   * re-checked (they are roots of the concurrent mark too) */
+  while (ck_n > 0) {
+    uintptr_t b = ck_stack[--ck_n];
+    mspan_t *s = span_of(b);
+    size_t size = s->sizeclass ? s->elemsize : s->gcsize;
+    const uint64_t *hb = heapbits_arena(b);
+    uintptr_t abase = b & ~(uintptr_t)(ARENA_SIZE - 1);
+    for (size_t i = (b - abase) / 8; i < (b - abase + size + 7) / 8; i++)
+      if ((hb[i >> 6] >> (i & 63)) & 1) {
+        uintptr_t v = *(uintptr_t *)(abase + i * 8);
+        if (v >= 4096 && arena_of(v))
+          ck_shade(v, b);
+      }
+  }
+  for (uint32_t i = 0; i <= ck_len; i++)
+    hl_free(ck_bits[i]);
+  hl_free(ck_bits);
+  ck_bits = NULL;
+}

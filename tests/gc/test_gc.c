@@ -1,0 +1,344 @@
+/*
+ * tests/gc/test_gc.c — the collector's pieces: typed, noscan,
+ * conservative, tiny and large allocation; what keeps an object alive
+ * (stacks, registered roots, pointer fields, conservative words, channel
+ * buffers) and what does not (noscan memory, unregistered roots);
+ * finalizers and resurrection; hl_gc_stats; the write barrier API.
+ *
+ * Liveness is observed through finalizers: a finalizer runs only for an
+ * object the collector found unreachable.
+ */
+#include "../sched/harness.h"
+#include "heaplab/gc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct node {
+  struct node *left, *right;
+  uint64_t value;
+  uint64_t check;
+};
+#define NODE_T HL_TYPE(struct node, left, right)
+
+static void *finalized_obj;
+
+/* arg: the test's own counter, so that a late finalizer of an object
+ * another test left behind (kept alive conservatively for a while) does
+ * not count here */
+static void count_fin(void *obj, void *arg) {
+  finalized_obj = obj;
+  atomic_fetch_add((_Atomic int *)arg, 1);
+}
+
+/* Runs cycles until the finalizer goroutine had a chance to run. */
+static void gc_and_settle(void) {
+  hl_gc();
+  for (int i = 0; i < 20; i++) {
+    hl_yield();
+    hl_sleep(HL_MILLISECOND / 4);
+  }
+}
+
+static struct node *build(int depth, uint64_t *n) {
+  struct node *x = hl_new(NODE_T);
+  x->value = (*n)++;
+  x->check = x->value * 2654435761u;
+  if (depth > 0) {
+    struct node *l = build(depth - 1, n);
+    HL_STORE(x->left, l);
+    struct node *r = build(depth - 1, n);
+    HL_STORE(x->right, r);
+  }
+  return x;
+}
+
+static uint64_t verify(struct node *x) {
+  if (!x)
+    return 0;
+  assert_int_equal(x->check, x->value * 2654435761u);
+  return 1 + verify(x->left) + verify(x->right);
+}
+
+static void test_new_is_zeroed_and_typed(void **state) {
+  (void)state;
+  for (int i = 0; i < 10000; i++) {
+    struct node *x = hl_new(NODE_T);
+    assert_non_null(x);
+    assert_null(x->left);
+    assert_null(x->right);
+    assert_int_equal(x->value, 0);
+    x->value = 0xdeadbeef; /* dirty it: reuse must zero again */
+    x->check = 0xdeadbeef;
+  }
+  hl_gc();
+  for (int i = 0; i < 10000; i++) {
+    struct node *x = hl_new(NODE_T);
+    assert_int_equal(x->value, 0);
+    assert_int_equal(x->check, 0);
+  }
+  assert_int_equal(hl_gc_usable_size(hl_new(NODE_T)), 32);
+}
+
+static void test_live_tree_survives_cycles(void **state) {
+  (void)state;
+  uint64_t n = 0;
+  struct node *root = build(14, &n);
+  for (int c = 0; c < 3; c++) {
+    /* garbage in between so the live objects' slots would be reused */
+    for (int i = 0; i < 100000; i++)
+      (void)hl_new(NODE_T);
+    hl_gc();
+    assert_int_equal(verify(root), n);
+  }
+  hl_gc_stats_t st;
+  hl_gc_stats(&st);
+  assert_true(st.numgc >= 3);
+  assert_true(st.heap_live >= n * 32);
+  assert_true(st.heap_live < n * 32 * 3);
+}
+
+static void test_garbage_is_collected(void **state) {
+  (void)state;
+  hl_gc();
+  hl_gc_stats_t a, b;
+  hl_gc_stats(&a);
+  for (int i = 0; i < 200000; i++)
+    (void)hl_new(NODE_T);
+  hl_gc();
+  hl_gc_stats(&b);
+  assert_true(b.total_alloc - a.total_alloc >= 200000 * 32);
+  /* nothing of it is live */
+  assert_true(b.heap_live < a.heap_live + (1 << 20));
+  assert_true(b.numgc > a.numgc);
+  assert_true(b.numforced > a.numforced);
+}
+
+/* Allocates in its own frame and hands back the address disguised, so
+ * that no word on the stack still points at the object afterwards. */
+static __attribute__((noinline)) uintptr_t make_finalized(_Atomic int *cnt) {
+  struct node *x = hl_new(NODE_T);
+  hl_set_finalizer(x, count_fin, (void *)cnt);
+  return ~(uintptr_t)x;
+}
+
+static __attribute__((noinline)) void scrub_stack(void) {
+  volatile char junk[4096];
+  memset((char *)junk, 0, sizeof junk);
+}
+
+static void test_finalizer_runs_once_unreachable(void **state) {
+  (void)state;
+  static _Atomic int finalized;
+  atomic_store(&finalized, 0);
+  struct node *volatile keep = hl_new(NODE_T);
+  hl_set_finalizer(keep, count_fin, (void *)&finalized);
+  gc_and_settle();
+  assert_int_equal(atomic_load(&finalized), 0); /* still on our stack */
+  hl_set_finalizer(keep, NULL, NULL); /* removed: never runs */
+  keep = NULL;
+  uintptr_t naddr = make_finalized(&finalized); /* ~address */
+  scrub_stack();
+  for (int i = 0; i < 6 && atomic_load(&finalized) == 0; i++)
+    gc_and_settle();
+  assert_int_equal(atomic_load(&finalized), 1);
+  assert_int_equal(~(uintptr_t)finalized_obj, naddr);
+  gc_and_settle();
+  gc_and_settle();
+  assert_int_equal(atomic_load(&finalized), 1); /* once */
+}
+
+static struct node *resurrected;
+static void resurrect_fin(void *obj, void *arg) {
+  (void)arg;
+  struct node *x = obj;
+  x->value = 77; /* the object is intact when its finalizer runs */
+  resurrected = x;
+}
+
+static void test_finalizer_resurrects(void **state) {
+  (void)state;
+  hl_gc_add_root(&resurrected, sizeof resurrected);
+  struct node *volatile x = hl_new(NODE_T);
+  struct node *child = hl_new(NODE_T);
+  child->check = 12345;
+  HL_STORE(x->left, child);
+  hl_set_finalizer(x, resurrect_fin, NULL);
+  x = NULL;
+  child = NULL;
+  for (int i = 0; i < 4 && !resurrected; i++)
+    gc_and_settle();
+  assert_non_null(resurrected);
+  assert_int_equal(resurrected->value, 77);
+  /* what the finalized object reaches was kept alive for it */
+  assert_int_equal(resurrected->left->check, 12345);
+  gc_and_settle();
+  assert_int_equal(resurrected->left->check, 12345);
+  HL_STORE(resurrected, NULL);
+  hl_gc_remove_root(&resurrected);
+}
+
+static struct node *global_root;
+
+static void test_registered_root_keeps_alive(void **state) {
+  (void)state;
+  static _Atomic int finalized;
+  atomic_store(&finalized, 0);
+  hl_gc_add_root(&global_root, sizeof global_root);
+  struct node *x = hl_new(NODE_T);
+  hl_set_finalizer(x, count_fin, (void *)&finalized);
+  HL_STORE(global_root, x);
+  x = NULL;
+  gc_and_settle();
+  gc_and_settle();
+  assert_int_equal(atomic_load(&finalized), 0);
+  HL_STORE(global_root, NULL);
+  gc_and_settle();
+  gc_and_settle();
+  assert_int_equal(atomic_load(&finalized), 1);
+  hl_gc_remove_root(&global_root);
+}
+
+/* Builds the structure in a separate frame so no copy of the pointer is
+ * left in this frame's slots. */
+static __attribute__((noinline)) void *make_holder(bool noscan,
+                                                   _Atomic int *cnt) {
+  void **h = noscan ? hl_alloc_noscan(64) : hl_alloc_conservative(64);
+  struct node *x = hl_new(NODE_T);
+  hl_set_finalizer(x, count_fin, (void *)cnt);
+  HL_STORE(h[3], (void *)((char *)x + 8)); /* interior pointer */
+  return h;
+}
+
+static void test_conservative_and_noscan(void **state) {
+  (void)state;
+  static _Atomic int finalized;
+  atomic_store(&finalized, 0);
+  void *volatile cons = make_holder(false, &finalized);
+  gc_and_settle();
+  gc_and_settle();
+  assert_int_equal(atomic_load(&finalized), 0); /* word 3 keeps it */
+  void *volatile nos = make_holder(true, &finalized);
+  gc_and_settle();
+  gc_and_settle();
+  /* the node referenced only from noscan memory was collected */
+  assert_int_equal(atomic_load(&finalized), 1);
+  (void)cons;
+  (void)nos;
+}
+
+static void test_tiny_allocations_share_blocks(void **state) {
+  (void)state;
+  char *a = hl_alloc_noscan(3);
+  char *b = hl_alloc_noscan(5);
+  assert_true(b > a && b < a + 16);
+  memset(a, 1, 3);
+  memset(b, 2, 5);
+  assert_int_equal(a[2], 1);
+  assert_int_equal(b[0], 2);
+  void *z = hl_alloc_noscan(0);
+  assert_non_null(z);
+}
+
+static void test_large_array_of_pointers(void **state) {
+  (void)state;
+  size_t n = 100000; /* 800 KB: scanned in 128 KiB oblets */
+  struct node **arr = hl_new_array(HL_TYPE(struct { struct node *p; }, p), n);
+  for (size_t i = 0; i < n; i++) {
+    struct node *x = hl_new(NODE_T);
+    x->value = i;
+    x->check = i * 2654435761u;
+    HL_STORE(arr[i], x);
+  }
+  for (int i = 0; i < 200000; i++)
+    (void)hl_new(NODE_T);
+  hl_gc();
+  hl_gc();
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(arr[i]->value, i);
+    assert_int_equal(arr[i]->check, i * 2654435761u);
+  }
+  /* large noscan: not scanned, freed when dropped */
+  char *big = hl_alloc_noscan(3 << 20);
+  memset(big, 7, 3 << 20);
+  assert_int_equal(big[(3 << 20) - 1], 7);
+  assert_int_equal(hl_gc_usable_size(big), 3 << 20);
+}
+
+static void test_channel_buffer_is_a_root(void **state) {
+  (void)state;
+  static _Atomic int finalized;
+  atomic_store(&finalized, 0);
+  hl_chan_t *ch = hl_chan_make(sizeof(void *), 4);
+  struct node *x = hl_new(NODE_T);
+  x->check = 99;
+  hl_set_finalizer(x, count_fin, (void *)&finalized);
+  hl_chan_send(ch, &x);
+  x = NULL;
+  gc_and_settle();
+  gc_and_settle();
+  assert_int_equal(atomic_load(&finalized), 0);
+  struct node *y = NULL;
+  assert_true(hl_chan_recv(ch, &y));
+  assert_int_equal(y->check, 99);
+  hl_chan_free(ch);
+}
+
+static void test_wb_memmove_copies(void **state) {
+  (void)state;
+  struct node **a = hl_alloc_conservative(16 * sizeof(void *));
+  struct node **b = hl_alloc_conservative(16 * sizeof(void *));
+  for (int i = 0; i < 16; i++) {
+    struct node *x = hl_new(NODE_T);
+    x->value = (uint64_t)i;
+    HL_STORE(a[i], x);
+  }
+  hl_wb_memmove(b, a, 16 * sizeof(void *));
+  memset(a, 0, 16 * sizeof(void *)); /* nil stores need no barrier */
+  hl_gc();
+  for (int i = 0; i < 16; i++)
+    assert_int_equal(b[i]->value, (uint64_t)i);
+}
+
+static void test_set_percent_and_memlimit(void **state) {
+  (void)state;
+  int old = hl_gc_set_percent(50);
+  assert_int_equal(old, 100);
+  assert_int_equal(hl_gc_set_percent(old), 50);
+  int64_t lim = hl_gc_set_memlimit(-1);
+  assert_true(lim == INT64_MAX);
+  assert_true(hl_gc_set_memlimit(1LL << 40) == INT64_MAX);
+  assert_true(hl_gc_set_memlimit(INT64_MAX) == 1LL << 40);
+  hl_gc_stats_t st;
+  hl_gc_stats(&st);
+  assert_int_equal(st.gc_percent, 100);
+  assert_true(st.memory_limit == INT64_MAX);
+  assert_true(st.heap_goal >= 4u << 20);
+  /* off: no cycle is triggered however much is allocated */
+  hl_gc_set_percent(-1);
+  hl_gc_stats(&st);
+  uint64_t n = st.numgc;
+  for (int i = 0; i < 300000; i++)
+    (void)hl_new(NODE_T);
+  hl_gc_stats(&st);
+  assert_int_equal(st.numgc, n);
+  hl_gc_set_percent(100);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_new_is_zeroed_and_typed),
+    cmocka_unit_test(test_live_tree_survives_cycles),
+    cmocka_unit_test(test_garbage_is_collected),
+    cmocka_unit_test(test_finalizer_runs_once_unreachable),
+    cmocka_unit_test(test_finalizer_resurrects),
+    cmocka_unit_test(test_registered_root_keeps_alive),
+    cmocka_unit_test(test_conservative_and_noscan),
+    cmocka_unit_test(test_tiny_allocations_share_blocks),
+    cmocka_unit_test(test_large_array_of_pointers),
+    cmocka_unit_test(test_channel_buffer_is_a_root),
+    cmocka_unit_test(test_wb_memmove_copies),
+    cmocka_unit_test(test_set_percent_and_memlimit),
+};
+
+HL_SCHED_TEST_MAIN(tests)
