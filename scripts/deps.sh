@@ -8,7 +8,7 @@ HL_PACKAGES=(
   cmake g++ make pkg-config git python3
   libcmocka-dev libbenchmark-dev libunwind-dev gnuplot-nox
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev
-  valgrind time golang-go clang
+  valgrind time golang-go clang libgc-dev
 )
 
 hl_missing_packages() {

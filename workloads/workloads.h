@@ -1,0 +1,173 @@
+/*
+ * workloads/workloads.h — garbage-collector workloads shared by the
+ * benchmarks (bench/gc, bench/micro_gc.c), the tests and the `heaplab run`
+ * command line (library target heaplab_workloads, linked to `heaplab`).
+ *
+ * Every workload runs on the collected heap (include/heaplab/gc.h) and must
+ * be called from a goroutine (inside hl_main). Each has:
+ *   - a parameter struct with documented defaults (WL_<NAME>_DEFAULTS),
+ *   - a run function filling a wl_metrics_t (time, checks),
+ *   - an entry in the table of workloads (wl_find / wl_workloads), which
+ *     names its parameters as `name=value` options for command lines.
+ * The same definitions are written for Go (bench/gc/go/gcbench.go) and for
+ * Boehm GC (bench/gc/boehm.c): same node layouts, same depths, same order
+ * of allocations, same parallelism.
+ *
+ * Object rules (gc.h): nodes come from hl_new(HL_TYPE(...)) with their
+ * pointer fields named; a node's fields are set after it is allocated, and
+ * every pointer store into a node goes through HL_STORE.
+ *
+ * Return values: 0, or -EINVAL for parameters out of range (nothing run).
+ * A run whose own checks fail returns 0 with metrics.ok == 0: the caller
+ * decides what a wrong checksum means (the benchmarks exit with status 1).
+ */
+#ifndef HEAPLAB_WORKLOADS_H
+#define HEAPLAB_WORKLOADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What one run measured. */
+typedef struct wl_metrics {
+  int64_t wall_ns;   /* from the first allocation to the last check */
+  uint64_t check;    /* the workload's checksum (see each workload) */
+  uint64_t expected; /* what check must be, computed arithmetically */
+  uint64_t objects;  /* objects allocated (counted, not sampled) */
+  uint64_t bytes;    /* bytes requested by those allocations */
+  int ok;            /* 1: check == expected and every other check passed */
+} wl_metrics_t;
+
+/* ------------------------------------------------------------ binary-trees
+ *
+ * The Benchmarks Game's binary-trees, with the structure of its Go #2
+ * program:
+ *   1. max = max(min_depth + 2, depth); a stretch tree of depth max + 1 is
+ *      built, checked and dropped;
+ *   2. a long-lived tree of depth max is built and kept until the end;
+ *   3. for d = min_depth, min_depth + 2, ..., max: 2^(max - d + min_depth)
+ *      trees of depth d are built, checked and dropped;
+ *   4. the long-lived tree is checked.
+ * A tree of depth 0 is one node with no children; a tree of depth d > 0
+ * is built bottom-up: both subtrees first, then the node, whose fields are
+ * then set. The check of a tree is its node count (2^(d+1) - 1), walked.
+ * With parallel = 1, steps 1, 2 and each depth of step 3 run in their own
+ * goroutine (all started at once, as Go #2 does) and the main goroutine
+ * waits for them; with parallel = 0 they run one after the other in the
+ * calling goroutine. The output is the same either way, in this order:
+ *
+ *   stretch tree of depth 11\t check: 4095
+ *   1024\t trees of depth 4\t check: 31744
+ *   ...
+ *   long lived tree of depth 10\t check: 2047
+ *
+ * metrics.check is the sum of every check printed; expected likewise.
+ */
+struct wl_btnode {
+  struct wl_btnode *left, *right;
+};
+
+typedef struct wl_binarytrees_params {
+  int depth;     /* n: the long-lived tree's depth (default 10; 1..29) */
+  int min_depth; /* the smallest trees (default 4, the rules'; 0..27) */
+  int parallel;  /* 1 (default): one goroutine per task; 0: sequential */
+} wl_binarytrees_params_t;
+
+#define WL_BINARYTREES_DEFAULTS                                                \
+  { .depth = 10, .min_depth = 4, .parallel = 1 }
+
+/* Runs binary-trees; writes the Benchmarks Game lines to out (NULL: none).
+ * Returns 0 or -EINVAL. */
+int wl_binarytrees_run(const wl_binarytrees_params_t *p, FILE *out,
+                       wl_metrics_t *m);
+
+/* ----------------------------------------------------------------- GCBench
+ *
+ * Boehm and Ellis's GCBench (the C version of GCBench.c), in one goroutine:
+ *   1. a stretch tree of depth stretch_depth is built bottom-up and dropped;
+ *   2. a long-lived tree of depth long_lived_depth is built top-down
+ *      (Populate: each node's children are allocated and stored into it,
+ *      then populated) and kept;
+ *   3. a long-lived pointer-free array of array_size doubles is allocated
+ *      and its first half filled with 1.0 / i;
+ *   4. for d = min_depth, min_depth + 2, ..., max_depth: NumIters(d) =
+ *      2 * TreeSize(stretch_depth) / TreeSize(d) trees of depth d are built
+ *      top-down and dropped, then as many bottom-up, where TreeSize(d) =
+ *      2^(d+1) - 1;
+ *   5. the long-lived tree and array[1000] are checked.
+ * Nodes are struct wl_gcbnode (two pointers and two ints: 24 bytes). The
+ * output follows GCBench.c's (times in ms, which vary from run to run).
+ * metrics.check is the long-lived tree's node count (expected:
+ * TreeSize(long_lived_depth)); ok also needs array[1000] == 1.0 / 1000.
+ */
+struct wl_gcbnode {
+  struct wl_gcbnode *left, *right;
+  int32_t i, j;
+};
+
+typedef struct wl_gcbench_params {
+  int stretch_depth;    /* default 18 (1..30) */
+  int long_lived_depth; /* default 16 (1..30) */
+  int array_size;       /* default 500000 doubles (1001..1e8) */
+  int min_depth;        /* default 4 (0..max_depth) */
+  int max_depth;        /* default 16 (min_depth..stretch_depth) */
+} wl_gcbench_params_t;
+
+#define WL_GCBENCH_DEFAULTS                                                    \
+  {                                                                            \
+    .stretch_depth = 18, .long_lived_depth = 16, .array_size = 500000,         \
+    .min_depth = 4, .max_depth = 16                                            \
+  }
+
+/* Runs GCBench; writes GCBench.c's lines to out (NULL: none). Returns 0 or
+ * -EINVAL. */
+int wl_gcbench_run(const wl_gcbench_params_t *p, FILE *out, wl_metrics_t *m);
+
+/* ------------------------------------------- the table, for command lines
+ *
+ * Each workload names its parameters; values are longs in [min, max].
+ *   const wl_workload_t *w = wl_find("binarytrees");
+ *   long v[WL_MAX_PARAMS];
+ *   wl_defaults(w, v);
+ *   if (wl_set(w, v, "depth=18", stderr) != 0) ...   // usage error
+ *   w->run(v, stdout, &m);
+ */
+#define WL_MAX_PARAMS 8
+
+typedef struct wl_param {
+  const char *name;
+  long def, min, max;
+  const char *help;
+} wl_param_t;
+
+typedef struct wl_workload {
+  const char *name;
+  const char *summary;
+  const wl_param_t *params;
+  int nparams;
+  /* values[i] is params[i]'s value */
+  int (*run)(const long *values, FILE *out, wl_metrics_t *m);
+} wl_workload_t;
+
+/* Every workload, NULL-terminated. */
+extern const wl_workload_t *const wl_workloads[];
+
+/* The workload called name, or NULL. */
+const wl_workload_t *wl_find(const char *name);
+/* Sets values[0..nparams-1] to the defaults. */
+void wl_defaults(const wl_workload_t *w, long *values);
+/* Applies one "name=value" option. Returns 0, or -EINVAL after writing to
+ * err (if not NULL) a line naming the option and what is accepted. */
+int wl_set(const wl_workload_t *w, long *values, const char *option, FILE *err);
+/* Writes the workload's parameters, one per line: name, default, range,
+ * help. */
+void wl_usage(const wl_workload_t *w, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
