@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 step "dependencies"
 hl_install_deps || fail "installing Debian packages"
 
-labels_exclude="stress-long"
+labels_exclude="stress-long|pacer"
 [ "${HL_TEST_LONG:-0}" = 1 ] && labels_exclude="^none$"
 
 step "release build (build/)"
