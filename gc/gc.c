@@ -649,7 +649,7 @@ static void start_goroutines(void) {
     /* it parks at once; the hook only takes it once it is WAITING */
     sched.allp[i]->gc->worker = w;
   }
-  gc.sweeper = go_system(sweeper_main, NULL);
+  (void)go_system(sweeper_main, NULL);
   hl_lock(&finq_lock);
   fing = go_system(fing_main, NULL);
   hl_unlock(&finq_lock);
@@ -804,7 +804,6 @@ static void gc_start(bool forced) {
   cycle_idle_ns = atomic_load_relaxed(&idle_worker_ns);
   gc_reset_mark_state();
   set_worker_counts();
-  gc.heap_live_at_start = cycle_heap_start;
   atomic_store_release(&gc.phase, GC_MARK);
   __atomic_store_n(&hl_gc_wb_enabled, 1, __ATOMIC_RELEASE);
   pacer_revise();
@@ -837,9 +836,9 @@ static void gc_start(bool forced) {
   gcw_flush(&c->gcw);
   atomic_store_release(&gc.roots_pending, 0);
   m_unlock(mp);
-  /* idle Ps: wake them for idle-priority marking */
-  for (int i = 0; i < sched.gomaxprocs; i++)
-    wakep();
+  /* idle Ps: wake one for idle-priority marking (a spinning M that
+   * finds work wakes the next, and full buffers enlist more) */
+  wakep();
   if (!gc_work_available() && atomic_load_relaxed(&gc.nworking) == 0)
     gc_mark_done();
 }
@@ -866,8 +865,7 @@ void gc_mark_done(void) {
     record_pause(os_nanotime() - t0);
     stw_start();
     atomic_store_release(&gc.markdone_busy, 0);
-    for (int i = 0; i < sched.gomaxprocs; i++)
-      wakep();
+    wakep();
     return;
   }
   mark_termination(t0);
@@ -929,8 +927,8 @@ static void mark_termination(int64_t t0) {
   int64_t mark_ns = os_nanotime() - gc.mark_start_ns;
   double gcfrac = 0.25;
   int64_t scanw = atomic_load_relaxed(&gc.scan_work);
-  if (mark_ns > 0 && scanw > 0 && cycle_heap_markend > gc.heap_live_at_start) {
-    double cm = (double)(cycle_heap_markend - gc.heap_live_at_start) * gcfrac /
+  if (mark_ns > 0 && scanw > 0 && cycle_heap_markend > cycle_heap_start) {
+    double cm = (double)(cycle_heap_markend - cycle_heap_start) * gcfrac /
                 ((double)scanw * (1 - gcfrac));
     cons_mark_hist[cons_mark_i++ % 4] = cm;
   }
@@ -1078,7 +1076,15 @@ static HL_NOINLINE void *alloc_slow_entry(size_t size, const hl_type_t *t,
   if (!mp->p->gc)
     gc_init_once();
   void *v = gc_alloc(mp, size, t, n, noscan);
+  mp->p->gc->check_trigger = false;
   m_unlock(mp);
+  if (gc_marking()) {
+    gp->gcassistbytes -= (int64_t)size;
+    if (gp->gcassistbytes < 0)
+      gc_assist_alloc(gp);
+  } else {
+    gc_maybe_start();
+  }
   return v;
 }
 
@@ -1093,16 +1099,18 @@ static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
                   atomic_load_relaxed(&mp->p->preempt_coop)))
     return alloc_slow_entry(size, t, n, noscan);
   m_lock(mp);
-  uint64_t live0 = 0;
-  (void)live0;
+  gcache_t *c = mp->p->gc;
   void *v = gc_alloc(mp, size, t, n, noscan);
+  /* heap_live changes only when a span is taken: the shared counters
+   * are read then, not on every allocation (Go's shouldhelpgc) */
+  bool check = c->check_trigger;
+  c->check_trigger = false;
   m_unlock(mp);
   if (hl_unlikely(gc_marking())) {
     gp->gcassistbytes -= (int64_t)size;
     if (gp->gcassistbytes < 0)
       gc_assist_alloc(gp);
-  } else if (hl_unlikely(atomic_load_relaxed(&gc.heap_live) >=
-                         atomic_load_relaxed(&gc.trigger))) {
+  } else if (hl_unlikely(check)) {
     gc_maybe_start();
   }
   return v;

@@ -567,6 +567,7 @@ static HL_NOINLINE mspan_t *gc_refill(gcache_t *c, int spc) {
   atomic_add_relaxed(&gc.heap_live,
                      (uint64_t)(s->nelems - s->allocCount) * s->elemsize);
   c->alloc[spc] = s;
+  c->check_trigger = true; /* heap_live moved: alloc_common looks */
   return s;
 }
 
@@ -600,6 +601,7 @@ static void *gc_alloc_large(m_t *mp, size_t size, const hl_type_t *t,
     mark_new(c, s, 0, npages * PAGE_SIZE);
   atomic_add_relaxed(&gc.heap_live, (uint64_t)npages * PAGE_SIZE);
   atomic_add_relaxed(&gc.heap_objects, 1);
+  c->check_trigger = true;
   c->alloc_bytes += size;
   c->alloc_objects++;
   return (void *)v;
@@ -673,7 +675,7 @@ uintptr_t gc_find_object(uintptr_t p, mspan_t **sp, uint32_t *idxp) {
   uint32_t idx;
   uintptr_t obj;
   if (s->sizeclass == 0) {
-    if (p - s->base >= s->gcsize && !(s->gcsize == 0 && p == s->base))
+    if (p - s->base >= s->gcsize)
       return 0;
     idx = 0;
     obj = s->base;

@@ -75,6 +75,8 @@ typedef struct gcache {
   int64_t fractional_ns;   /* fractional worker time this cycle */
   uint64_t alloc_bytes;    /* stats: bytes allocated (owner) */
   uint64_t alloc_objects;
+  /* a span was taken since the last trigger check (gc_refill, large) */
+  bool check_trigger;
 } gcache_t;
 
 /* gcentral: spans of one spanclass no P owns, split by whether they are
@@ -87,7 +89,6 @@ typedef struct gcentral {
 
 /* The collector's global state. */
 typedef struct gcstate {
-  hl_lock_t lock;              /* cycle transitions (with cycle_sema) */
   _Atomic uint32_t phase;      /* enum gc_phase */
   _Atomic uint32_t sweepgen;
   _Atomic uint64_t cycle;      /* cycles started */
@@ -110,21 +111,15 @@ typedef struct gcstate {
   double assist_work_per_byte;
   double assist_bytes_per_work;
   int64_t mark_start_ns;
-  uint64_t heap_live_at_start;
   _Atomic int32_t dedicated_needed; /* dedicated workers still to start */
   double fractional_goal;      /* per-P utilization of fractional work */
   _Atomic uint32_t markdone_busy;
   _Atomic uint32_t roots_pending; /* root scan not yet queued: no mark done */
   _Atomic int32_t nworking;    /* workers and assists draining now */
-  /* assists parked until credit arrives (lock) */
-  hl_lock_t assist_lock;
-  g_t *assistq_head, *assistq_tail;
   /* sweeping */
   _Atomic uint32_t sweep_cursor;   /* registry index */
   _Atomic int32_t sweepers;        /* sweeps in progress */
   _Atomic uint32_t sweep_done;
-  g_t *sweeper;
-  _Atomic uint32_t sweeper_parked;
   /* statistics */
   _Atomic uint64_t numgc, numforced;
   uint64_t pause_ns[HL_GC_PAUSES];
@@ -138,8 +133,6 @@ typedef struct gcstate {
   _Atomic int64_t stw_ns_cpu;      /* pauses x gomaxprocs (GC CPU) */
   int64_t start_ns;                /* process start (for GC CPU fraction) */
   uint64_t last_gc_end;
-  /* checkmark */
-  bool checkmark_phase;
 } gcstate_t;
 
 extern HL_HIDDEN gcstate_t gc;

@@ -228,7 +228,6 @@ GC_NOSAN void scanobject(gcwork_t *w, uintptr_t b) {
 
 int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
                  void *arg) {
-  int64_t start = w->scan_work + atomic_load_relaxed(&gc.scan_work) * 0;
   int64_t done0 = w->scan_work;
   int n = 0;
   for (;;) {
@@ -248,7 +247,6 @@ int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
       break;
     scanobject(w, b);
   }
-  (void)start;
   int64_t done = w->scan_work - done0;
   gcw_flush(w);
   if (w->flushed) {
@@ -341,20 +339,6 @@ GC_NOSAN void gc_shade_words(const void *p, size_t n) {
 
 /* ---------------------------------------------------------------- roots */
 
-struct scanctx {
-  gcwork_t *w;
-};
-
-static void scan_suspended(uintptr_t sp, const uintptr_t *regs, int nregs,
-                           void *arg) {
-  struct scanctx *sc = arg;
-  for (int i = 0; i < nregs; i++)
-    if (regs[i] >= 4096 && arena_of(regs[i]))
-      shade(sc->w, regs[i]);
-  /* below sp: the x86-64 red zone may hold live values */
-  (void)sp;
-}
-
 /* The stack pointer of the caller's frame. */
 static inline uintptr_t current_sp(void) {
   uintptr_t sp;
@@ -368,27 +352,42 @@ static inline uintptr_t current_sp(void) {
   return sp;
 }
 
-/* Scans our own stack from here up, callee-saved registers spilled into
- * this frame first. Nothing below our stack pointer is scanned: it holds
- * only dead frames. */
-static HL_NOINLINE GC_NOSAN void scan_own_stack(gcwork_t *w, g_t *gp) {
-  __builtin_unwind_init();
-  uintptr_t lo = current_sp();
-  if (lo < gp->stack.lo || lo >= gp->stack.hi)
-    hl_throw("gc: scanning our own stack from outside it");
-  scanblock(w, lo, gp->stack.hi - lo);
+/* What a stack walk reports: each live stack range, and the registers of
+ * goroutines suspended while running (the marker and checkmark differ only
+ * in what they do with a word). */
+typedef struct stackwalk {
+  void (*range)(uintptr_t lo, size_t n, void *arg);
+  void (*word)(uintptr_t v, void *arg);
+  void *arg;
+} stackwalk_t;
+
+static void walk_regs(uintptr_t sp, const uintptr_t *regs, int nregs,
+                      void *arg) {
+  (void)sp;
+  stackwalk_t *sw = arg;
+  for (int i = 0; i < nregs; i++)
+    sw->word(regs[i], sw->arg);
 }
 
-/* Every goroutine's stack, once per cycle (the world is stopped: no G
- * runs with a P; Gs in syscalls or preempted hogs run without one and are
- * suspended by signal while their stack and registers are scanned). */
-GC_NOSAN void gc_scan_stacks(gcwork_t *w) {
+/*
+ * Every goroutine's stack (the world is stopped: no G runs with a P).
+ * Our own stack from this frame up, callee-saved registers spilled into
+ * it first (nothing below our stack pointer is live); parked and runnable
+ * Gs from their saved stack pointer (the context switch pushed their
+ * callee-saved registers there); Gs running C code without a P (a
+ * preempted hog, a syscall) suspended by signal, with their registers and
+ * the x86-64 red zone below the interrupted stack pointer.
+ */
+static HL_NOINLINE GC_NOSAN void walk_stacks(stackwalk_t *sw) {
+  __builtin_unwind_init();
   g_t *self = getm()->curg;
-  struct scanctx sc = {w};
   for (g_t *gp = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE); gp;
        gp = gp->alllink) {
     if (gp == self) {
-      scan_own_stack(w, gp);
+      uintptr_t lo = current_sp();
+      if (lo < gp->stack.lo || lo >= gp->stack.hi)
+        hl_throw("gc: scanning our own stack from outside it");
+      sw->range(lo, gp->stack.hi - lo, sw->arg);
       continue;
     }
     for (int tries = 0;; tries++) {
@@ -398,18 +397,17 @@ GC_NOSAN void gc_scan_stacks(gcwork_t *w) {
       if (st == G_RUNNABLE || st == G_WAITING) {
         uintptr_t sp = (uintptr_t)gp->sp;
         if (sp >= gp->stack.lo && sp < gp->stack.hi)
-          scanblock(w, sp, gp->stack.hi - sp);
+          sw->range(sp, gp->stack.hi - sp, sw->arg);
         else if (gp->stack.kind != STACK_NONE)
-          scanblock(w, gp->stack.lo, gp->stack.hi - gp->stack.lo);
+          sw->range(gp->stack.lo, gp->stack.hi - gp->stack.lo, sw->arg);
         break;
       }
-      /* RUNNING or SYSCALL on a thread without P */
-      m_t *mp = gp->m;
-      if (mp && sched_suspend_g(gp, mp, scan_suspended, &sc)) {
+      m_t *mp = gp->m; /* RUNNING or SYSCALL on a thread without P */
+      if (mp && sched_suspend_g(gp, mp, walk_regs, sw)) {
         uintptr_t sp = mp->suspend_sp - 128; /* red zone */
         if (sp < gp->stack.lo)
           sp = gp->stack.lo;
-        scanblock(w, sp, gp->stack.hi - sp);
+        sw->range(sp, gp->stack.hi - sp, sw->arg);
         break;
       }
       if (tries > 100000)
@@ -418,6 +416,20 @@ GC_NOSAN void gc_scan_stacks(gcwork_t *w) {
       sched_yield();
     }
   }
+}
+
+static void mark_range(uintptr_t lo, size_t n, void *arg) {
+  scanblock(arg, lo, n);
+}
+
+static void mark_word(uintptr_t v, void *arg) {
+  if (v >= 4096 && arena_of(v))
+    shade(arg, v);
+}
+
+void gc_scan_stacks(gcwork_t *w) {
+  stackwalk_t sw = {mark_range, mark_word, w};
+  walk_stacks(&sw);
 }
 
 /* Registered roots (hl_gc_add_root). */
@@ -552,13 +564,15 @@ static GC_NOSAN void ck_block(uintptr_t b, size_t n, uintptr_t from) {
   }
 }
 
-static void ck_regs(uintptr_t sp, const uintptr_t *regs, int nregs,
-                    void *arg) {
-  (void)sp;
+static void ck_range(uintptr_t lo, size_t n, void *arg) {
   (void)arg;
-  for (int i = 0; i < nregs; i++)
-    if (regs[i] >= 4096 && arena_of(regs[i]))
-      ck_shade(regs[i], 0);
+  ck_block(lo, n, 0);
+}
+
+static void ck_word(uintptr_t v, void *arg) {
+  (void)arg;
+  if (v >= 4096 && arena_of(v))
+    ck_shade(v, 0);
 }
 
 static void ck_chan(const void *p, size_t n, void *arg) {
@@ -574,33 +588,8 @@ GC_NOSAN void gc_checkmark(void) {
   ck_n = 0;
   ck_from_stack = true;
   /* roots: the same as the concurrent mark's */
-  g_t *self = getm()->curg;
-  for (g_t *gp = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE); gp;
-       gp = gp->alllink) {
-    uint32_t st = atomic_load_acquire(&gp->status);
-    if (st == G_DEAD || st == G_IDLE)
-      continue;
-    if (gp == self) {
-      __builtin_unwind_init();
-      uintptr_t lo = current_sp();
-      ck_block(lo, gp->stack.hi - lo, 0);
-    } else if (st == G_RUNNABLE || st == G_WAITING) {
-      uintptr_t sp = (uintptr_t)gp->sp;
-      if (sp >= gp->stack.lo && sp < gp->stack.hi)
-        ck_block(sp, gp->stack.hi - sp, 0);
-    } else if (gp->m) {
-      m_t *mp = gp->m;
-      while (!sched_suspend_g(gp, mp, ck_regs, NULL)) {
-        st = atomic_load_acquire(&gp->status);
-        if (st != G_RUNNING && st != G_SYSCALL)
-          break;
-        sched_yield();
-      }
-      uintptr_t sp = mp->suspend_sp - 128;
-      if (sp >= gp->stack.lo && sp < gp->stack.hi)
-        ck_block(sp, gp->stack.hi - sp, 0);
-    }
-  }
+  stackwalk_t sw = {ck_range, ck_word, NULL};
+  walk_stacks(&sw);
   ck_from_stack = false;
   hl_lock(&roots_lock);
   for (root_t *r = roots; r; r = r->next)

@@ -61,7 +61,11 @@ static void test_stw_bounded_with_tight_loop(void **state) {
       worst = st.pause_ns[k % HL_GC_PAUSES];
   print_message("worst cycle pause with a spinning goroutine: %.1f us\n",
                 (double)worst / 1e3);
-  assert_true(worst < 20 * HL_MILLISECOND);
+  /* without the signal the pause waits for sysmon's cooperative
+   * preemption: 10 ms and more (8.7 ms was measured with the signal path
+   * broken); with it, tens of microseconds to a couple of milliseconds on
+   * a loaded 2-core machine */
+  assert_true(worst < 5 * HL_MILLISECOND);
   atomic_store(&spin_stop, 1);
   while (atomic_load(&spun) == 0)
     hl_sleep(HL_MILLISECOND);
