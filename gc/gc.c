@@ -1095,10 +1095,16 @@ static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
                                  bool noscan) {
   m_t *mp = tls_m;
   g_t *gp;
-  if (hl_unlikely(!mp || !(gp = mp->curg) || !mp->p || !mp->p->gc ||
-                  atomic_load_relaxed(&mp->p->preempt_coop)))
+  if (hl_unlikely(!mp || !(gp = mp->curg)))
     return alloc_slow_entry(size, t, n, noscan);
+  /* critical section first, then look at the P: checked before m_lock,
+   * the preemption signal could take the P in between */
   m_lock(mp);
+  if (hl_unlikely(!mp->p || !mp->p->gc ||
+                  atomic_load_relaxed(&mp->p->preempt_coop))) {
+    m_unlock(mp);
+    return alloc_slow_entry(size, t, n, noscan);
+  }
   gcache_t *c = mp->p->gc;
   void *v = gc_alloc(mp, size, t, n, noscan);
   /* heap_live changes only when a span is taken: the shared counters

@@ -49,12 +49,18 @@ static inline g_t *getg(void) {
   m_t *mp = tls_m;
   return mp ? (mp->curg ? mp->curg : &mp->g0) : NULL;
 }
+/* The preemption signal handler runs on this thread and reads locks:
+ * the signal fences keep the compiler from moving reads of P state (mp->p,
+ * its caches) above m_lock or writes below m_unlock, where the handler
+ * could take the P between the two. */
 static inline void m_lock(m_t *mp) {
   HL_ASSERT(mp == tls_m);
   mp->locks++;
+  atomic_signal_fence(memory_order_seq_cst);
 }
 static inline void m_unlock(m_t *mp) {
   HL_ASSERT(mp->locks > 0 && mp == tls_m);
+  atomic_signal_fence(memory_order_seq_cst);
   mp->locks--;
 }
 /* The calling goroutine, or a fatal error naming `fn` when called from

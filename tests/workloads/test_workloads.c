@@ -1,8 +1,8 @@
 /*
  * tests/workloads/test_workloads.c — the GC workloads (workloads/) give
  * the Benchmarks Game's output and GCBench's checks, sequential and
- * parallel, with collections running under them; the option table
- * rejects what it must.
+ * parallel; the option table rejects what it must. (The same under
+ * collections forced back to back: test_forced_gc.c.)
  *
  * Runs inside the runtime (tests/sched/harness.h): every test is in the
  * main goroutine and may call hl_*.
@@ -14,7 +14,6 @@
 #include "workloads/workloads.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,47 +78,6 @@ static void test_binarytrees_small_n(void **state) {
     free(out);
     assert_int_equal(m.ok, 1);
   }
-}
-
-/* Collections forced back to back by another goroutine while the trees
- * are built: the checks still hold (a live node freed and reused would
- * break a count), and cycles did run during the workload. */
-static _Atomic int gc_loop_stop;
-static _Atomic int gc_loop_done;
-
-static void gc_loop(void *arg) {
-  (void)arg;
-  while (!atomic_load(&gc_loop_stop)) {
-    hl_gc();
-    hl_yield();
-  }
-  atomic_store(&gc_loop_done, 1);
-}
-
-static void test_binarytrees_under_collections(void **state) {
-  (void)state;
-  hl_gc_stats_t *st = malloc(sizeof *st);
-  assert_non_null(st);
-  hl_gc_stats(st);
-  uint64_t before = st->numgc;
-  atomic_store(&gc_loop_stop, 0);
-  atomic_store(&gc_loop_done, 0);
-  hl_go(gc_loop, NULL);
-  for (int parallel = 0; parallel <= 1; parallel++) {
-    wl_binarytrees_params_t p = WL_BINARYTREES_DEFAULTS;
-    p.depth = 14;
-    p.parallel = parallel;
-    wl_metrics_t m;
-    assert_int_equal(wl_binarytrees_run(&p, NULL, &m), 0);
-    assert_int_equal(m.ok, 1);
-    assert_int_equal(m.check, m.expected);
-  }
-  atomic_store(&gc_loop_stop, 1);
-  while (!atomic_load(&gc_loop_done))
-    hl_yield();
-  hl_gc_stats(st);
-  assert_true(st->numgc >= before + 2);
-  free(st);
 }
 
 static void test_gcbench_small(void **state) {
@@ -230,7 +188,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_binarytrees_n10_parallel),
     cmocka_unit_test(test_binarytrees_n10_sequential),
     cmocka_unit_test(test_binarytrees_small_n),
-    cmocka_unit_test(test_binarytrees_under_collections),
     cmocka_unit_test(test_gcbench_small),
     cmocka_unit_test(test_bad_parameters),
     cmocka_unit_test(test_table),
