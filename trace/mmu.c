@@ -285,7 +285,8 @@ int hlt_util_builder_finish(hlt_util_builder_t *b, int64_t end,
                             hlt_util_t *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   int rc = -1;
-  qsort(b->g.a, b->g.n, sizeof(change_t), cmp_change);
+  if (b->g.n) /* qsort(NULL, 0, ...) is undefined */
+    qsort(b->g.a, b->g.n, sizeof(change_t), cmp_change);
   /* STW nesting, in time order */
   int depth = 0, init_stw = 0;
   for (size_t i = 0; i < b->g.n; i++) {
@@ -637,7 +638,8 @@ static double series_mmu(const mseries_t *s, int64_t w, band_t *bands,
   for (int j = 0; j < nb; j++)
     if (bands[j].lb < best)
       bands[nkeep++] = bands[j];
-  qsort(bands, (size_t)nkeep, sizeof *bands, cmp_band);
+  if (nkeep > 0)
+    qsort(bands, (size_t)nkeep, sizeof *bands, cmp_band);
   for (int j = 0; j < nkeep && bands[j].lb < best && best > 0; j++) {
     double v = sweep(s, w, bands[j].lo, bands[j].hi, NULL, NULL);
     if (v < best)

@@ -53,7 +53,8 @@ static int cmp_i64(const void *x, const void *y) {
 
 /* Pairs sorted marks into durations (unmatched: from 0 / to end). */
 static int64_t *pair(marks_t *m, int64_t end, size_t *n) {
-  qsort(m->a, m->n, sizeof(mark_t), cmp_mark);
+  if (m->n)
+    qsort(m->a, m->n, sizeof(mark_t), cmp_mark);
   int64_t *d = malloc((m->n + 1) * sizeof *d);
   size_t k = 0;
   if (!d)
@@ -193,8 +194,10 @@ int hlt_stats_compute(hlt_reader_t *r, hlt_stats_t *st, char *err,
     snprintf(err, errlen, "out of memory");
     goto out;
   }
-  qsort(pauses, np, sizeof *pauses, cmp_i64);
-  qsort(sc, ns, sizeof *sc, cmp_i64);
+  if (np)
+    qsort(pauses, np, sizeof *pauses, cmp_i64);
+  if (ns)
+    qsort(sc, ns, sizeof *sc, cmp_i64);
   st->npauses = np;
   for (size_t i = 0; i < np; i++)
     st->pause_total += pauses[i];
@@ -208,7 +211,8 @@ int hlt_stats_compute(hlt_reader_t *r, hlt_stats_t *st, char *err,
   free(pauses);
   free(sc);
   /* goroutines alive: in time order */
-  qsort(gor.a, gor.n, sizeof(mark_t), cmp_mark);
+  if (gor.n)
+    qsort(gor.a, gor.n, sizeof(mark_t), cmp_mark);
   int64_t alive = 0, maxalive = 0;
   for (size_t i = 0; i < gor.n; i++) {
     alive += gor.a[i].d;
