@@ -122,13 +122,17 @@ static size_t released_update(uintptr_t base, size_t npages, int clear) {
       n = npages;
     uint64_t m = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1))
                  << (pg & 63);
+    /* Written under the heap lock; read without it by the scavenger for
+     * pages of a BUSY run, whose bits nobody changes, but which share
+     * words with other runs' bits: relaxed atomics on the whole word. */
     uint64_t *w = &a->released[pg >> 6];
+    uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
     if (clear) {
-      changed += (size_t)__builtin_popcountll(*w & m);
-      *w &= ~m;
+      changed += (size_t)__builtin_popcountll(old & m);
+      __atomic_store_n(w, old & ~m, __ATOMIC_RELAXED);
     } else {
-      changed += (size_t)__builtin_popcountll(~*w & m);
-      *w |= m;
+      changed += (size_t)__builtin_popcountll(~old & m);
+      __atomic_store_n(w, old | m, __ATOMIC_RELAXED);
     }
     npages -= n;
     base += n * PAGE_SIZE;
@@ -139,7 +143,8 @@ static size_t released_update(uintptr_t base, size_t npages, int clear) {
 static int page_released(uintptr_t addr) {
   heaparena_t *a = arena_of(addr);
   size_t pg = (addr >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
-  return (a->released[pg >> 6] >> (pg & 63)) & 1;
+  return (__atomic_load_n(&a->released[pg >> 6], __ATOMIC_RELAXED) >>
+          (pg & 63)) & 1;
 }
 
 /* --------------------------------------------------------------- treap */
