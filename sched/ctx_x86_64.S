@@ -30,11 +30,14 @@ hl_ctx_switch:
 	pushq	$0			/* bytes 6-7 stay zero */
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
-	movq	(%rsp), %rax
+	movl	(%rsp), %eax		/* loads the size of the stores: one */
+	movzwl	4(%rsp), %ecx		/* 8-byte load stalls store forwarding */
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
-	cmpq	(%rsp), %rax
+	cmpl	(%rsp), %eax
 	jne	2f			/* loading them costs more than comparing */
+	cmpw	4(%rsp), %cx
+	jne	2f
 1:	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
