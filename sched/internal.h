@@ -89,6 +89,7 @@ void injectglist(g_t *head);
 /* ---- runq.c ---- */
 void runqput(p_t *pp, g_t *gp, bool next);
 g_t *runqget(p_t *pp, bool *inherit);
+g_t *runqget_ring(p_t *pp); /* the ring's head only, not runnext (owner) */
 g_t *runqsteal(p_t *pp, p_t *victim, bool stealnext);
 bool runqempty(p_t *pp);
 /* Whether pp's ring has at most one free slot: room for the G a put in

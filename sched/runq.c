@@ -77,12 +77,7 @@ g_t *runqget(p_t *pp, bool *inherit) {
       return next;
     }
     *inherit = false;
-    uint32_t h = atomic_load_relaxed(&pp->runqhead);
-    if (atomic_load_relaxed(&pp->runqtail) == h)
-      return NULL;
-    g_t *gp = atomic_load_relaxed(&pp->runq[h % RUNQ_SIZE]);
-    atomic_store_release(&pp->runqhead, h + 1);
-    return gp;
+    return runqget_ring(pp);
   }
   g_t *next = atomic_load_relaxed(&pp->runnext);
   if (next && atomic_cas_strong_acq_rel(&pp->runnext, &next, NULL)) {
@@ -90,6 +85,18 @@ g_t *runqget(p_t *pp, bool *inherit) {
     return next;
   }
   *inherit = false;
+  return runqget_ring(pp);
+}
+
+g_t *runqget_ring(p_t *pp) {
+  if (sched.gomaxprocs == 1) { /* no thieves: no CAS (see runqget) */
+    uint32_t h = atomic_load_relaxed(&pp->runqhead);
+    if (atomic_load_relaxed(&pp->runqtail) == h)
+      return NULL;
+    g_t *gp = atomic_load_relaxed(&pp->runq[h % RUNQ_SIZE]);
+    atomic_store_release(&pp->runqhead, h + 1);
+    return gp;
+  }
   for (;;) {
     uint32_t h = atomic_load_acquire(&pp->runqhead);
     uint32_t t = atomic_load_relaxed(&pp->runqtail);
