@@ -415,10 +415,11 @@ o.append(
     "stack cross between the cores' caches (created on P0, run and freed on "
     "P1, reused by P0 through the global free list), and every child "
     "decrements the one shared waitgroup counter. When a P's queue is "
-    "full, `hl_go` runs the new goroutine at once instead of spilling half "
-    "the queue to the global one as Go does, so the live goroutines (and "
-    "stacks touched) stay bounded by the queue: Go's scheme kept every "
-    "spawned goroutine's stack live.")
+    "full, `hl_go` runs a goroutine at once (the new one, or every 16th "
+    "tick the queue's oldest) instead of spilling half the queue to the "
+    "global one as Go does, so the live goroutines (and stacks touched) "
+    "stay bounded by the queue: Go's scheme kept every spawned goroutine's "
+    "stack live.")
 o.append(
     "- **Ping-pong** (target missed on 2 P; Go is slower). On 1 P a round "
     "trip is two parks and two readies, each park one direct switch to the "
