@@ -433,6 +433,10 @@ o.append(
     "receive that parks and a send that readies the next member; on 2 P "
     "the idle P steals members and the token crosses cores.")
 o.append(
+    "- **Echo server**: at par with Go; both are bound by the loopback "
+    "system calls, and successive runs differ by a few percent either way, "
+    "so its 'met?' can flip from one run of this script to the next.")
+o.append(
     "- **RSS per parked goroutine: heaplab loses to Go** (within the "
     "target). A C stack cannot grow or move, so each goroutine owns a "
     "reservation of which it touches at least one 4 KiB page, plus its G "
