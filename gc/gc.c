@@ -195,7 +195,7 @@ static double cons_mark_hist[4];
 static int cons_mark_i;
 
 static uint64_t stack_bytes(void) {
-  return (uint64_t)atomic_load_relaxed(&sched.ngoroutines) * 8192;
+  return (uint64_t)hl_numgoroutine() * 8192;
 }
 
 static void pacer_set_goal(void) {

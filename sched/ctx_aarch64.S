@@ -6,7 +6,8 @@
  * Saves the callee-saved registers x19-x28, the frame pointer x29, the
  * link register x30, d8-d15 and FPCR in a 176-byte frame on the current
  * stack, stores sp in *save_sp, loads load_sp and restores the same frame
- * from it, then returns to the restored x30. A new goroutine's frame has
+ * from it, then returns to the restored x30. FPCR is written only when it
+ * differs from the current one (goroutines rarely change it). A new goroutine's frame has
  * x30 = hl_ctx_start, x19 = entry function, x20 = its argument.
  *
  *   frame (offsets): 0 x19 x20 | 16 x21 x22 | 32 x23 x24 | 48 x25 x26 |
@@ -35,9 +36,11 @@ hl_ctx_switch:
 	mov	x9, sp
 	str	x9, [x0]
 	mov	sp, x1
-	ldr	x9, [sp, #160]
-	msr	fpcr, x9
-	ldp	x19, x20, [sp, #0]
+	ldr	x10, [sp, #160]
+	cmp	x9, x10
+	b.eq	1f			/* writing FPCR costs more than comparing */
+	msr	fpcr, x10
+1:	ldp	x19, x20, [sp, #0]
 	ldp	x21, x22, [sp, #16]
 	ldp	x23, x24, [sp, #32]
 	ldp	x25, x26, [sp, #48]

@@ -7,7 +7,9 @@
  * words (MXCSR, x87 control word) on the current stack, stores the stack
  * pointer in *save_sp, loads load_sp and pops the same frame from the new
  * stack. Everything else is caller-saved by the ABI, so this is a complete
- * switch for a call site. A new goroutine's stack is prepared by
+ * switch for a call site. The control words are loaded only when they
+ * differ from the current ones (ldmxcsr and fldcw cost more than a
+ * compare; goroutines rarely change them). A new goroutine's stack is prepared by
  * ctx_make (ctx.c) with a frame whose return address is hl_ctx_start.
  *
  *   frame (low -> high): [mxcsr | x87cw] r15 r14 r13 r12 rbx rbp ret
@@ -25,14 +27,18 @@ hl_ctx_switch:
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
-	subq	$8, %rsp
+	pushq	$0			/* bytes 6-7 stay zero */
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movl	(%rsp), %eax		/* loads the size of the stores: one */
+	movzwl	4(%rsp), %ecx		/* 8-byte load stalls store forwarding */
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
-	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
-	addq	$8, %rsp
+	cmpl	(%rsp), %eax
+	jne	2f			/* loading them costs more than comparing */
+	cmpw	4(%rsp), %cx
+	jne	2f
+1:	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13
@@ -40,6 +46,9 @@ hl_ctx_switch:
 	popq	%rbx
 	popq	%rbp
 	ret
+2:	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	jmp	1b
 	.cfi_endproc
 	.size	hl_ctx_switch, .-hl_ctx_switch
 

@@ -246,8 +246,13 @@ void sched_checkdead(void) {
     hl_throwf("checkdead: inconsistent M counts (mcount %d, idle %d, "
               "locked idle %d, sys %d)",
               sched.mcount, sched.nmidle, sched.nmidlelocked, sched.nmsys);
-  if (atomic_load_relaxed(&sched.ngoroutines) == 0)
+  if (gcount() == 0)
     return;
+  /* a P taken from a hogging G (preempt.c) is handed to an M by sysmon;
+   * until then its Gs look stranded while the M it left sleeps */
+  for (int i = 0; i < sched.gomaxprocs; i++)
+    if (atomic_load_acquire(&sched.allp[i]->status) == P_PREEMPTED)
+      return;
   if (timers_next_all() != 0)
     return; /* a timer will wake somebody */
   if (atomic_load_relaxed(&netpoll_waiters) > 0)

@@ -85,6 +85,8 @@ void goready_global(g_t *gp);
 static inline p_t *getp(void) { return tls_m ? tls_m->p : NULL; }
 uint32_t fastrand(void);
 int64_t sched_nanotime(void);
+/* User goroutines alive (never below the true count; see proc.c). */
+int64_t gcount(void);
 void wakep(void);
 /* Puts a list of G (linked by schedlink) on the global run queue and
  * starts Ms for them. */
@@ -93,8 +95,17 @@ void injectglist(g_t *head);
 /* ---- runq.c ---- */
 void runqput(p_t *pp, g_t *gp, bool next);
 g_t *runqget(p_t *pp, bool *inherit);
+g_t *runqget_ring(p_t *pp); /* the ring's head only, not runnext (owner) */
 g_t *runqsteal(p_t *pp, p_t *victim, bool stealnext);
 bool runqempty(p_t *pp);
+/* Whether pp's ring has at most one free slot: room for the G a put in
+ * runnext pushes out, no more (owner; a stale head only makes it look
+ * fuller). */
+static inline bool runq_full(p_t *pp) {
+  return atomic_load_relaxed(&pp->runqtail) -
+             atomic_load_acquire(&pp->runqhead) >=
+         RUNQ_SIZE - 1;
+}
 void globrunqput(g_t *gp);      /* caller holds sched.lock */
 void globrunqputhead(g_t *gp);  /* caller holds sched.lock */
 g_t *globrunqget(p_t *pp, int max); /* caller holds sched.lock */

@@ -35,10 +35,16 @@
  *  7. Allocation: each P owns an mcache; an M holding a P allocates from
  *     it (tls_mcache), an M without one from its thread's own.
  *
- * Rejected: switching directly from one G to the next without g0. It saves
- * one switch per yield but the G being left must not be visible on a run
- * queue until its context is saved; Go's mcall pattern (do the bookkeeping
- * on g0 after the switch) makes that trivially true.
+ *  8. Direct switches: hl_yield, gopark and hl_go (when its ring is full)
+ *     switch from the running G straight to the next one of the P when
+ *     there is one, without going through g0 (one switch instead of two).
+ *     The G being left must not be visible to others (on a run queue, to
+ *     a waker) until its context is saved, so the bookkeeping g0 would do
+ *     after the switch (queue it, or mark it waiting and run the park's
+ *     unlock callback) is left in m->after for the next G, which does it
+ *     first thing (resume_after_switch). When schedule() has something to
+ *     look at first (the global queue's turn, due timers) or a G is wired
+ *     to a thread, the switch goes through g0 as in Go (mcall).
  */
 #include "sched/internal.h"
 #include "alloc/internal.h"
@@ -65,6 +71,8 @@ static void mstart_loop(m_t *mp);
 static bool stopm(m_t *mp);
 static void startm(p_t *pp, bool spinning);
 static void handoffp(p_t *pp);
+static void switch_direct(m_t *mp, g_t *gp, g_t *next, uint32_t after);
+static g_t *runq_next_direct(m_t *mp, p_t *pp, bool *inherit);
 
 /* ---------------------------------------------------------------- misc */
 
@@ -308,6 +316,14 @@ HL_API void (*sched_gc_init_hook)(void);
 HL_API volatile uint32_t hl_gc_wb_enabled;
 HL_HIDDEN g_t *(*gc_worker_hook)(p_t *pp, bool idle);
 
+/* Direct switches (below) skip schedule(): not while a stop-the-world
+ * is waiting for this P (gcstopm) or the collector is marking (the P's
+ * mark worker is chosen there, gc_worker_hook). */
+static inline bool direct_ok(void) {
+  return !atomic_load_relaxed(&sched.gcwaiting) &&
+         !atomic_load_relaxed(&gc_blacken_enabled);
+}
+
 /* pp (held by nobody) stops for the stop-the-world in progress. Caller
  * holds sched.lock. */
 static void gcstop_locked(p_t *pp) {
@@ -522,6 +538,30 @@ static g_t *malg(void) {
   return gp;
 }
 
+/* Goroutine counts: every P counts the goroutines created and exited on
+ * it, each counter written only by the P's owner (a relaxed load and a
+ * release store: no shared cache line, no locked instruction, where one
+ * atomic counter for all made spawning on two Ps bounce it per G). */
+static inline void p_count(_Atomic int64_t *c) {
+  /* release: pairs with the acquire loads in gcount */
+  atomic_store_release(c, atomic_load_relaxed(c) + 1);
+}
+
+/* User goroutines alive. Exits are read before creations, with acquire:
+ * a G's creation happens before its exit, so every exit counted has its
+ * creation counted too. The sum may include a goroutine that has just
+ * exited, never miss one that is alive at the time of the call: a loop
+ * waiting for the count to drop cannot stop early. Exact when no P is
+ * running (checkdead). */
+int64_t gcount(void) {
+  int64_t exited = 0, created = 0;
+  for (int i = 0; i < sched.gomaxprocs; i++)
+    exited += atomic_load_acquire(&sched.allp[i]->nexited);
+  for (int i = 0; i < sched.gomaxprocs; i++)
+    created += atomic_load_acquire(&sched.allp[i]->ncreated);
+  return created - exited - atomic_load_relaxed(&sched.nsystem);
+}
+
 /* Creates a runnable G for fn(arg) on pp; returns it (NULL: no memory). */
 static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
   g_t *gp = gfget(pp);
@@ -532,7 +572,13 @@ static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
   }
   gp->fn = fn;
   gp->arg = arg;
-  gp->goid = atomic_add_relaxed(&sched.goidgen, 1) + 1;
+  if (pp->goidcache == pp->goidcacheend) {
+    /* a batch of ids at once: goidgen is shared by every P (Go's
+     * goidcache); ids are unique, increasing per P, not globally */
+    pp->goidcache = atomic_add_relaxed(&sched.goidgen, GOID_BATCH) + 1;
+    pp->goidcacheend = pp->goidcache + GOID_BATCH;
+  }
+  gp->goid = pp->goidcache++;
   trace_go_create(gp->goid);
   gp->m = NULL;
   gp->lockedm = NULL;
@@ -542,11 +588,10 @@ static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
   gp->waitreason = WAIT_NONE;
   gp->gcassistbytes = 0;
   gp->system = false;
-  gp->created = os_nanotime();
   stack_set_canary(gp);
   ctx_make(gp, goentry, gp);
   gp->stack.dirty = 1;
-  atomic_add_relaxed(&sched.ngoroutines, 1);
+  p_count(&pp->ncreated);
   atomic_store_release(&gp->status, G_RUNNABLE);
   return gp;
 }
@@ -560,7 +605,37 @@ HL_API int64_t hl_go(void (*fn)(void *), void *arg) {
     hl_throw("cannot create a goroutine: out of memory for its stack");
   }
   int64_t id = gp->goid;
-  runqput(mp->p, gp, true);
+  p_t *pp = mp->p;
+  if (hl_unlikely(runq_full(pp)) && !mp->lockedg && mp->locks == 1 &&
+      hl_lock_depth == 0 && direct_ok()) {
+    /* The ring is full: this G makes goroutines faster than its P runs
+     * them. Run one now and resume the creator after it (from runnext).
+     * Go instead moves half the ring to the global queue: the number of
+     * live goroutines, with their stacks, then grows with the spawning
+     * loop (500,000 spawned without a pause kept 500,000 stacks live: a
+     * cache miss, often a page fault, per goroutine); here it stays
+     * bounded by the ring. Usually the new G runs (its stack is the one
+     * in cache); every 16th tick the ring's oldest does and the new G
+     * takes its place at the tail, so the queued Gs are not left waiting
+     * for as long as the loop goes on. */
+    g_t *next = gp;
+    if ((atomic_load_relaxed(&pp->schedtick) & 15) == 0) {
+      next = runqget_ring(pp);
+      if (next && next->lockedm) {
+        runqput(pp, next, false); /* wired: g0 hands it over in its turn */
+        next = NULL;
+      }
+      if (next)
+        runqput(pp, gp, false);
+    }
+    if (next) {
+      wakep();
+      tick_inc(pp);
+      switch_direct(mp, self, next, AFTER_GO_DIRECT);
+      return id;
+    }
+  }
+  runqput(pp, gp, true);
   wakep();
   m_unlock(mp);
   return id;
@@ -575,17 +650,77 @@ HL_API int64_t hl_go(void (*fn)(void *), void *arg) {
  * context it switches to leaves with m_unlock on the same thread. g0
  * sets locks = 1 before it switches to a G (execute), and a new G starts
  * by calling resume_after_switch, so every context is balanced. */
-static void resume_after_switch(void) {
+static HL_NOINLINE void resume_after_direct(m_t *mp, uint32_t after);
+
+static inline void resume_after_switch(void) {
   m_t *mp = tls_m;
-  if (mp->after == AFTER_YIELD_DIRECT) {
+  uint32_t after = mp->after;
+  if (after != AFTER_NONE)
+    resume_after_direct(mp, after);
+  m_unlock(mp);
+}
+
+/* The action a G that switched directly to this one left (see above). */
+static void resume_after_direct(m_t *mp, uint32_t after) {
+  if (after == AFTER_YIELD_DIRECT || after == AFTER_GO_DIRECT) {
     g_t *prev = mp->after_g;
     mp->after = AFTER_NONE;
     mp->after_g = NULL;
     prev->m = NULL;
     atomic_store_release(&prev->status, G_RUNNABLE);
-    runqput(mp->p, prev, false);
+    runqput(mp->p, prev, after == AFTER_GO_DIRECT);
+  } else if (after == AFTER_PARK_DIRECT) {
+    /* what after_switch does for AFTER_PARK, here on the next G */
+    g_t *prev = mp->after_g;
+    bool (*fn)(g_t *, void *) = mp->after_unlock;
+    void *arg = mp->after_arg;
+    mp->after = AFTER_NONE;
+    mp->after_g = NULL;
+    mp->after_unlock = NULL;
+    mp->after_arg = NULL;
+    prev->m = NULL; /* before fn: once it unlocks, prev may be readied */
+    atomic_store_release(&prev->status, G_WAITING);
+    if (fn && !fn(prev, arg)) {
+      atomic_store_release(&prev->status, G_RUNNABLE);
+      runqput(mp->p, prev, true);
+    }
   }
-  m_unlock(mp);
+}
+
+/* The G to switch to directly, without g0, when the running G of mp
+ * gives up pp (hl_yield, gopark), or NULL: then through g0's schedule(),
+ * which looks at what this skips (due timers, the global queue's turn,
+ * other Ps' work). Not for a G wired to a thread on either side. The G
+ * returned is off the queues; it was runnext if *inherit. */
+static g_t *runq_next_direct(m_t *mp, p_t *pp, bool *inherit) {
+  uint32_t tick = atomic_load_relaxed(&pp->schedtick);
+  if (mp->lockedg || !direct_ok() || (tick + 1) % GLOBAL_RUNQ_TICK == 0 ||
+      (atomic_load_relaxed(&pp->timer0) && (tick & 7) == 0))
+    return NULL;
+  g_t *next = runqget(pp, inherit);
+  if (next && next->lockedm) {
+    runqput(pp, next, true); /* give it back: g0 will hand it over */
+    return NULL;
+  }
+  return next;
+}
+
+/* Switches from the running G gp straight to next (RUNNABLE, taken off
+ * every queue), without g0: gp is queued by next, in resume_after_switch,
+ * once its context is saved (after: AFTER_YIELD_DIRECT or
+ * AFTER_GO_DIRECT). Caller did rt_enter; returns when gp is resumed,
+ * with the critical section left. */
+static void switch_direct(m_t *mp, g_t *gp, g_t *next, uint32_t after) {
+  mp->after = after;
+  mp->after_g = gp;
+  mp->curg = next;
+  next->m = mp;
+  atomic_store_relaxed(&next->status, G_RUNNING);
+  trace_go_start(next->goid);
+  if (gp->stack.kind == STACK_SLAB)
+    stack_check(gp);
+  ctx_switch(gp, next);
+  resume_after_switch();
 }
 
 /* Switches from the running G to g0 with an action for g0 to perform.
@@ -621,8 +756,9 @@ HL_API void hl_exit(void) {
 }
 
 static void goexit0(m_t *mp, g_t *gp) {
-  if (!gp->system)
-    atomic_sub_relaxed(&sched.ngoroutines, 1);
+  p_count(&mp->p->nexited);
+  if (gp->system)
+    atomic_sub_relaxed(&sched.nsystem, 1);
   gp->m = NULL;
   mp->curg = NULL;
   if (gp->lockedm && gp != sched.main_g) {
@@ -658,6 +794,34 @@ static void goexit0(m_t *mp, g_t *gp) {
   gfput(mp->p, gp);
 }
 
+/* hl_yield's fast path with one P, for the common case (runnext empty,
+ * a G in the ring, nothing wired, no global queue or timer turn): rotate
+ * the ring (take its head, put gp at its tail) and switch. With one P
+ * nobody steals, so only this M touches the ring: gp may be queued before
+ * its context is saved, and nothing is left for the next G to do. Returns
+ * false (nothing done) outside that case. */
+static inline bool yield_1p(m_t *mp, p_t *pp, g_t *gp) {
+  uint32_t tick = atomic_load_relaxed(&pp->schedtick) + 1;
+  uint32_t h = atomic_load_relaxed(&pp->runqhead);
+  uint32_t t = atomic_load_relaxed(&pp->runqtail);
+  if (t == h || mp->lockedg || !direct_ok() ||
+      atomic_load_relaxed(&pp->runnext) ||
+      tick % GLOBAL_RUNQ_TICK == 0 || (tick & 63) == 0)
+    return false;
+  g_t *next = atomic_load_relaxed(&pp->runq[h % RUNQ_SIZE]);
+  if (next->lockedm)
+    return false;
+  atomic_store_relaxed(&pp->schedtick, tick);
+  atomic_store_relaxed(&pp->runq[t % RUNQ_SIZE], gp);
+  /* release: runqempty and the dumps on other threads read them */
+  atomic_store_release(&pp->runqhead, h + 1);
+  atomic_store_release(&pp->runqtail, t + 1);
+  gp->m = NULL;
+  atomic_store_release(&gp->status, G_RUNNABLE);
+  switch_direct(mp, gp, next, AFTER_NONE);
+  return true;
+}
+
 HL_API void hl_yield(void) {
   g_t *gp = curg_or_die("hl_yield");
   m_t *mp = rt_enter(gp);
@@ -669,13 +833,15 @@ HL_API void hl_yield(void) {
    * look, or the next G is wired to another thread: then through g0. */
   g_t *next = NULL;
   bool inherit = false;
+  if (sched.gomaxprocs == 1 && yield_1p(mp, pp, gp))
+    return;
   if (pp && (atomic_load_relaxed(&pp->schedtick) & 63) == 0 &&
       atomic_load_relaxed(&pp->timer0)) {
     int64_t now = os_nanotime(); /* due timers, as schedule() does */
     if (atomic_load_relaxed(&pp->timer0) <= now)
       timers_run(pp, now);
   }
-  if (pp && !mp->lockedg) {
+  if (pp && !mp->lockedg && direct_ok()) {
     /* every 61st tick one G from the global queue first (fairness) */
     if (tick_inc(pp) % GLOBAL_RUNQ_TICK == 0 &&
         atomic_load_relaxed(&sched.runqsize)) {
@@ -701,16 +867,7 @@ HL_API void hl_yield(void) {
     mcall(gp, AFTER_YIELD);
     return;
   }
-  mp->after = AFTER_YIELD_DIRECT;
-  mp->after_g = gp;
-  mp->curg = next;
-  next->m = mp;
-  atomic_store_relaxed(&next->status, G_RUNNING);
-  trace_go_start(next->goid);
-  if (gp->stack.kind == STACK_SLAB)
-    stack_check(gp);
-  ctx_switch(gp, next);
-  resume_after_switch();
+  switch_direct(mp, gp, next, AFTER_YIELD_DIRECT);
 }
 
 void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
@@ -723,6 +880,17 @@ void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   gp->waitsince = atomic_load_relaxed(&sched.coarse_now);
   mp->after_unlock = unlockf;
   mp->after_arg = arg;
+  /* Straight to the next G of this P when there is one (usually the
+   * partner just readied into runnext): one switch instead of two through
+   * g0. That G runs unlockf once this one's context is saved. */
+  bool inherit;
+  g_t *next = runq_next_direct(mp, mp->p, &inherit);
+  if (next) {
+    if (!inherit)
+      tick_inc(mp->p);
+    switch_direct(mp, gp, next, AFTER_PARK_DIRECT);
+    return;
+  }
   mcall(gp, AFTER_PARK);
 }
 
@@ -778,7 +946,7 @@ HL_API void hl_safepoint(void) {
 
 HL_API int64_t hl_goid(void) { return curg_or_die("hl_goid")->goid; }
 HL_API int64_t hl_numgoroutine(void) {
-  return atomic_load_relaxed(&sched.ngoroutines);
+  return gcount();
 }
 HL_API int hl_maxprocs(void) { return sched.gomaxprocs; }
 HL_API int64_t hl_nanotime(void) { return os_nanotime(); }
@@ -1419,7 +1587,7 @@ g_t *go_system(void (*fn)(void *), void *arg) {
   if (!gp)
     hl_throw("cannot create a runtime goroutine: out of memory");
   gp->system = true;
-  atomic_sub_relaxed(&sched.ngoroutines, 1);
+  atomic_add_relaxed(&sched.nsystem, 1);
   runqput(mp->p, gp, true);
   wakep();
   m_unlock(mp);

@@ -25,6 +25,7 @@
  * its consumer on one P, in its cache. It inherits the time slice.
  */
 #include "sched/internal.h"
+#include "base/os.h"
 
 static bool runqputslow(p_t *pp, g_t *gp, uint32_t h, uint32_t t) {
   g_t *batch[RUNQ_SIZE / 2 + 1];
@@ -76,12 +77,7 @@ g_t *runqget(p_t *pp, bool *inherit) {
       return next;
     }
     *inherit = false;
-    uint32_t h = atomic_load_relaxed(&pp->runqhead);
-    if (atomic_load_relaxed(&pp->runqtail) == h)
-      return NULL;
-    g_t *gp = atomic_load_relaxed(&pp->runq[h % RUNQ_SIZE]);
-    atomic_store_release(&pp->runqhead, h + 1);
-    return gp;
+    return runqget_ring(pp);
   }
   g_t *next = atomic_load_relaxed(&pp->runnext);
   if (next && atomic_cas_strong_acq_rel(&pp->runnext, &next, NULL)) {
@@ -89,6 +85,18 @@ g_t *runqget(p_t *pp, bool *inherit) {
     return next;
   }
   *inherit = false;
+  return runqget_ring(pp);
+}
+
+g_t *runqget_ring(p_t *pp) {
+  if (sched.gomaxprocs == 1) { /* no thieves: no CAS (see runqget) */
+    uint32_t h = atomic_load_relaxed(&pp->runqhead);
+    if (atomic_load_relaxed(&pp->runqtail) == h)
+      return NULL;
+    g_t *gp = atomic_load_relaxed(&pp->runq[h % RUNQ_SIZE]);
+    atomic_store_release(&pp->runqhead, h + 1);
+    return gp;
+  }
   for (;;) {
     uint32_t h = atomic_load_acquire(&pp->runqhead);
     uint32_t t = atomic_load_relaxed(&pp->runqtail);
@@ -112,6 +120,22 @@ bool runqempty(p_t *pp) {
   }
 }
 
+/* Before taking a running P's runnext: give its owner about 3 us to run
+ * it (Go's runqgrab sleeps 3 us there). The usual case is a G that
+ * readied its partner and is about to block on the partner's answer
+ * (channel ping-pong): stolen, the pair would bounce between Ps and
+ * threads on every exchange. Spins rather than sleeps (a 3 us sleep
+ * lasts 50 us with Linux's timer slack); the thief has nothing else to
+ * do. Returns true when next is still there to take. */
+static bool runnext_settles(p_t *victim, g_t *next) {
+  /* not polling runnext meanwhile: its cache line is the owner's */
+  int64_t end = os_nanotime() + 3000;
+  while (os_nanotime() < end)
+    for (int i = 0; i < 32; i++)
+      cpu_relax();
+  return atomic_load_relaxed(&victim->runnext) == next;
+}
+
 /* Grabs about half of victim's queue into batch[] (the thief's ring,
  * starting at index bhead). Returns how many. */
 static uint32_t runqgrab(p_t *victim, _Atomic(g_t *) *batch, uint32_t bhead,
@@ -124,6 +148,9 @@ static uint32_t runqgrab(p_t *victim, _Atomic(g_t *) *batch, uint32_t bhead,
     if (n == 0) {
       if (stealnext) {
         g_t *next = atomic_load_acquire(&victim->runnext);
+        if (next && atomic_load_relaxed(&victim->status) == P_RUNNING &&
+            !runnext_settles(victim, next))
+          return 0;
         if (next && atomic_cas_strong_acq_rel(&victim->runnext, &next, NULL)) {
           atomic_store_relaxed(&batch[bhead % RUNQ_SIZE], next);
           return 1;

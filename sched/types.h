@@ -28,6 +28,7 @@
 #define STACK_GUARD 4096u  /* PROT_NONE page below each mmap'ed stack */
 #define STACKCACHE_MAX 32  /* dead stacks kept per P */
 #define GFREE_MAX 64       /* dead Gs kept per P */
+#define GOID_BATCH 16      /* goroutine ids a P takes from goidgen at once */
 
 /* G status. Transitions:
  *   IDLE -> RUNNABLE (newproc) -> RUNNING (execute)
@@ -123,7 +124,6 @@ struct g {
   void *waiting;           /* the sudog(s) the G waits on */
   _Atomic uint32_t selectdone;
   void *timer;             /* sleep / timeout timer of this G */
-  int64_t created;         /* nanotime of creation */
   /* Sanitizer fiber state (ctx.c). */
   void *asan_fake_stack;
   void *tsan_fiber;
@@ -144,6 +144,8 @@ enum after_action {
   AFTER_EXITSYSCALL, /* came back from a syscall without a P */
   AFTER_PREEMPTED,   /* lost its P while running */
   AFTER_YIELD_DIRECT, /* (on the next G) queue after_g: it yielded to us */
+  AFTER_GO_DIRECT,    /* (on a new G) put after_g, its creator, in runnext */
+  AFTER_PARK_DIRECT,  /* (on the next G) as AFTER_PARK, for after_g */
 };
 
 struct m {
@@ -207,6 +209,14 @@ struct p {
   /* dead Gs with their stacks, reused by newproc (owner only) */
   g_t *gfree;
   int32_t ngfree;
+  /* goroutine ids handed out by newproc1: [goidcache, goidcacheend),
+   * a batch of GOID_BATCH taken from sched.goidgen (owner only) */
+  int64_t goidcache, goidcacheend;
+  /* user goroutines created and exited on this P: written by the owner
+   * only (load + store-release, no read-modify-write), summed by
+   * hl_numgoroutine and checkdead (see gcount in proc.c) */
+  _Atomic int64_t ncreated;
+  _Atomic int64_t nexited;
   mcache_t *mcache;        /* allocation cache of Gs running here */
   /* given to the P when a hogging G keeps its mcache (preempt.c);
    * written by sysmon, taken by the preemption signal handler */
@@ -238,8 +248,8 @@ typedef struct schedt {
   _Atomic int32_t runqsize;
   g_t *gfree; /* dead Gs beyond the per-P caches */
   _Atomic int32_t ngfree; /* under lock; read without it as a hint */
-  _Atomic int64_t goidgen;
-  _Atomic int64_t ngoroutines; /* user goroutines alive */
+  _Atomic int64_t goidgen; /* last id handed to a P's goidcache */
+  _Atomic int64_t nsystem; /* runtime goroutines (go_system) alive */
   _Atomic int64_t mnext;
   int32_t nmsys; /* Ms not counted for deadlock (sysmon) */
   int32_t nmidlelocked; /* wired Ms asleep waiting for their G */

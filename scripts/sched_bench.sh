@@ -397,6 +397,51 @@ o.append("|" + "|".join("---" for _ in head) + "|")
 for _, _, row in rows:
     o.append("| " + " | ".join(row) + " |")
 o.append("")
+# Written by hand: why the targets above are missed and where Go is
+# ahead. Review it when the figures move.
+o.append("## Where heaplab loses, and why\n")
+o.append(
+    "- **Context switch** (target missed; Go is slower). The switch itself "
+    "is ~20 instructions (callee-saved registers, MXCSR and the x87 control "
+    "word, written back only when they differ). Around it: `rt_enter` (hold "
+    "a P, the cooperative-preemption check, `m->locks`), rotating the run "
+    "queue, the scheduler tick, and the return into the other goroutine, "
+    "which the CPU's return-address predictor cannot foresee after a stack "
+    "switch. Boost.Context's 6.2 ns is a bare switch with no run queue.")
+o.append(
+    "- **Spawn on 2 P** (target missed; Go is slower). The spawning "
+    "goroutine runs on one P; the other P steals half its queue, so most "
+    "goroutines are created on one core and run on the other: their G and "
+    "stack cross between the cores' caches (created on P0, run and freed on "
+    "P1, reused by P0 through the global free list), and every child "
+    "decrements the one shared waitgroup counter. When a P's queue is "
+    "full, `hl_go` runs a goroutine at once (the new one, or every 16th "
+    "tick the queue's oldest) instead of spilling half the queue to the "
+    "global one as Go does, so the live goroutines (and stacks touched) "
+    "stay bounded by the queue: Go's scheme kept every spawned goroutine's "
+    "stack live.")
+o.append(
+    "- **Ping-pong** (target missed on 2 P; Go is slower). On 1 P a round "
+    "trip is two parks and two readies, each park one direct switch to the "
+    "partner. On 2 P the second P's thread spins looking for work, reading "
+    "the first P's run-queue cache lines while the pair exchanges there, "
+    "and is woken through a futex when it went to sleep; a thief waits 3 us "
+    "before taking a running P's `runnext` (as Go), so the pair mostly "
+    "stays on one P, but the spinning costs the busy P cache traffic.")
+o.append(
+    "- **Thread-ring** (target missed; Go is slower): each hop is a "
+    "receive that parks and a send that readies the next member; on 2 P "
+    "the idle P steals members and the token crosses cores.")
+o.append(
+    "- **Echo server**: at par with Go; both are bound by the loopback "
+    "system calls, and successive runs differ by a few percent either way, "
+    "so its 'met?' can flip from one run of this script to the next.")
+o.append(
+    "- **RSS per parked goroutine: heaplab loses to Go** (within the "
+    "target). A C stack cannot grow or move, so each goroutine owns a "
+    "reservation of which it touches at least one 4 KiB page, plus its G "
+    "descriptor; Go's stacks start at 2 KiB and are copied when they "
+    "grow.\n")
 o.append("Definitions (the same in `bench/sched/pairs.c` and "
          "`bench/sched/go/pairs.go`):\n")
 o.append("- context switch: two goroutines each yield N times; elapsed / 2N.")

@@ -5,7 +5,9 @@
 #   2. AddressSanitizer + UBSan build (HL_DEBUG=3: validity walkers on):
 #      unit and stress tests;
 #   3. ThreadSanitizer build: the multi-threaded allocator tests and every
-#      scheduler test.
+#      scheduler test;
+#   4. if the AArch64 cross tools are installed: the scheduler tests built
+#      for AArch64, under qemu-user (scripts/test_aarch64.sh).
 # Long stress runs are left out; run them with HL_TEST_LONG=1.
 # Usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
@@ -51,5 +53,14 @@ cmake --build build-tsan -j"$jobs" || fail "build tsan"
   ctest --output-on-failure -j"$jobs" \
     -R "^alloc[.]test_threads$|^stress[.]|^sched[.]" \
     -LE "$labels_exclude|big" "$@") || fail "tsan tests"
+# 4. AArch64 under qemu-user (about 20 s, plus the build), when the cross
+#    tools are installed (scripts/deps.sh --aarch64); skipped otherwise.
+if command -v aarch64-linux-gnu-gcc >/dev/null && command -v aarch64-linux-gnu-g++ >/dev/null &&
+  command -v qemu-aarch64 >/dev/null && [ -e /usr/lib/aarch64-linux-gnu/libcmocka.so ]; then
+  step "AArch64 cross build under qemu (build-aarch64/): scheduler tests"
+  scripts/test_aarch64.sh --no-install || fail "aarch64 tests"
+else
+  step "AArch64 tests skipped: no cross tools (scripts/deps.sh --aarch64 installs them)"
+fi
 echo
 echo "scripts/test.sh: all test runs passed"

@@ -154,10 +154,12 @@ struct pingpong {
 };
 
 static void pingpong_partner(void *arg) {
-  struct pingpong *pp = arg;
+  /* a copy: *arg is on main's stack, and main may have returned (after
+   * its last receive) by the time this loops back to receive again */
+  struct pingpong pp = *(struct pingpong *)arg;
   int64_t v;
-  while (hl_chan_recv(pp->ping, &v))
-    hl_chan_send(pp->pong, &v);
+  while (hl_chan_recv(pp.ping, &v))
+    hl_chan_send(pp.pong, &v);
 }
 
 static hl_chan_t *chan_or_die(size_t elemsize, size_t cap) {

@@ -14,6 +14,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "heaplab/sched.h"
@@ -32,6 +35,38 @@ static inline int hl_test_group_main(void *arg) {
   int r = _cmocka_run_group_tests(g->name, g->tests, g->n, NULL, NULL);
   hl_unlock_os_thread();
   return r;
+}
+
+/* Tests that re-run their own executable in a child (misuse cases that
+ * must end the process) exec through this: it fills xargv (room for 16
+ * entries) and returns the program to exec. Normally that is
+ * /proc/self/exe with argv unchanged. Under an emulator (a cross build
+ * run by qemu-user, which cannot exec a foreign binary itself), ctest sets
+ * HL_TEST_EMULATOR to its command line (words separated by spaces) and
+ * the child runs as EMULATOR SELF ARGS..., SELF the executable's path. */
+static inline const char *hl_test_self_exec(char *const argv[],
+                                            char *xargv[16]) {
+  static char emu[1024], self[4096];
+  const char *e = getenv("HL_TEST_EMULATOR");
+  size_t k = 0;
+  if (e && *e) {
+    strncpy(emu, e, sizeof emu - 1);
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = 0;
+    for (char *w = strtok(emu, " "); w && k < 8; w = strtok(NULL, " "))
+      xargv[k++] = w;
+  }
+  if (k == 0) {
+    for (; argv[k] && k < 15; k++)
+      xargv[k] = argv[k];
+    xargv[k] = NULL;
+    return "/proc/self/exe";
+  }
+  xargv[k++] = self;
+  for (size_t i = 1; argv[i - 1] && argv[i] && k < 15; i++)
+    xargv[k++] = argv[i];
+  xargv[k] = NULL;
+  return xargv[0];
 }
 
 #define HL_SCHED_TEST_MAIN(tests)                                              \

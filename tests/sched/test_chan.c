@@ -859,8 +859,9 @@ static int run_child(const char *name, char *buf, size_t len) {
     dup2(fd[1], 2);
     close(fd[0]);
     close(fd[1]);
-    char *argv[] = {self_exe, "--child", (char *)name, NULL};
-    execve(self_exe, argv, child_env);
+    char *argv[] = {self_exe, "--child", (char *)name, NULL}, *xargv[16];
+    const char *prog = hl_test_self_exec(argv, xargv);
+    execve(prog, xargv, child_env);
     _exit(127);
   }
   assert_true(pid > 0);

@@ -672,7 +672,9 @@ static void expect_fatal(const char *name, const char *want) {
   posix_spawn_file_actions_adddup2(&fa, fd[1], 2);
   char *argv[] = {"test_sync", "--misuse", (char *)name, NULL};
   pid_t pid;
-  int r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+  char *xargv[16];
+  const char *prog = hl_test_self_exec(argv, xargv);
+  int r = posix_spawn(&pid, prog, &fa, NULL, xargv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(fd[1]);
   assert_int_equal(r, 0);
