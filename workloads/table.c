@@ -23,7 +23,8 @@ static const wl_param_t bt_params[] = {
     {"parallel", 1, 0, 1, "1: a goroutine per depth, as Go #2; 0: sequential"},
 };
 
-static int bt_run(const long *v, FILE *out, wl_metrics_t *m) {
+static int bt_run(const long *v, int strategy, FILE *out, wl_metrics_t *m) {
+  (void)strategy;
   wl_binarytrees_params_t p = {
       .depth = (int)v[0], .min_depth = (int)v[1], .parallel = (int)v[2]};
   return wl_binarytrees_run(&p, out, m);
@@ -32,7 +33,7 @@ static int bt_run(const long *v, FILE *out, wl_metrics_t *m) {
 static const wl_workload_t wl_binarytrees = {
     "binarytrees",
     "the Benchmarks Game's binary-trees (checksums as the game prints them)",
-    bt_params, sizeof bt_params / sizeof bt_params[0], bt_run};
+    bt_params, sizeof bt_params / sizeof bt_params[0], NULL, bt_run};
 
 /* ----------------------------------------------------------------- GCBench */
 
@@ -45,7 +46,8 @@ static const wl_param_t gcb_params[] = {
      "depth of the largest temporary trees (<= stretch_depth)"},
 };
 
-static int gcb_run(const long *v, FILE *out, wl_metrics_t *m) {
+static int gcb_run(const long *v, int strategy, FILE *out, wl_metrics_t *m) {
+  (void)strategy;
   wl_gcbench_params_t p = {.stretch_depth = (int)v[0],
                            .long_lived_depth = (int)v[1],
                            .array_size = (int)v[2],
@@ -56,7 +58,7 @@ static int gcb_run(const long *v, FILE *out, wl_metrics_t *m) {
 
 static const wl_workload_t wl_gcbench = {
     "gcbench", "Boehm and Ellis's GCBench (top-down and bottom-up trees)",
-    gcb_params, sizeof gcb_params / sizeof gcb_params[0], gcb_run};
+    gcb_params, sizeof gcb_params / sizeof gcb_params[0], NULL, gcb_run};
 
 /* ------------------------------------------------------------------ table */
 
@@ -72,6 +74,35 @@ const wl_workload_t *wl_find(const char *name) {
   for (int i = 0; wl_workloads[i] != NULL; i++)
     if (strcmp(wl_workloads[i]->name, name) == 0) return wl_workloads[i];
   return NULL;
+}
+
+void wl_metric(wl_metrics_t *m, const char *name, const char *unit,
+               double value) {
+  for (int i = 0; i < m->nextra; i++)
+    if (strcmp(m->extra[i].name, name) == 0) {
+      m->extra[i].unit = unit;
+      m->extra[i].value = value;
+      return;
+    }
+  if (m->nextra >= WL_MAX_EXTRA) {
+    fprintf(stderr, "wl_metric: more than %d figures (adding %s)\n",
+            WL_MAX_EXTRA, name);
+    abort();
+  }
+  m->extra[m->nextra++] = (wl_extra_t){name, unit, value};
+}
+
+int wl_strategy(const wl_workload_t *w, const char *name, FILE *err) {
+  static const char *const only[] = {"none", NULL};
+  const char *const *s = w->strategies ? w->strategies : only;
+  for (int i = 0; s[i]; i++)
+    if (strcmp(s[i], name) == 0) return i;
+  if (err) {
+    fprintf(err, "%s: unknown strategy '%s'; strategies:", w->name, name);
+    for (int i = 0; s[i]; i++) fprintf(err, " %s", s[i]);
+    fputc('\n', err);
+  }
+  return -1;
 }
 
 void wl_defaults(const wl_workload_t *w, long *values) {

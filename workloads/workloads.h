@@ -32,7 +32,17 @@
 extern "C" {
 #endif
 
-/* What one run measured. */
+/* A workload's own figure beyond the common ones (latency percentiles,
+ * requests per second, ...): a name in snake_case, a unit ("ns", "ops/s",
+ * "bytes", "" for a count) and the value. Added with wl_metric. */
+#define WL_MAX_EXTRA 24
+typedef struct wl_extra {
+  const char *name; /* static string */
+  const char *unit; /* static string */
+  double value;
+} wl_extra_t;
+
+/* What one run measured. Zero it before a run (the run functions do). */
 typedef struct wl_metrics {
   int64_t wall_ns;   /* from the first allocation to the last check */
   uint64_t check;    /* the workload's checksum (see each workload) */
@@ -40,7 +50,14 @@ typedef struct wl_metrics {
   uint64_t objects;  /* objects allocated (counted, not sampled) */
   uint64_t bytes;    /* bytes requested by those allocations */
   int ok;            /* 1: check == expected and every other check passed */
+  int nextra;
+  wl_extra_t extra[WL_MAX_EXTRA];
 } wl_metrics_t;
+
+/* Records a workload-specific figure (a name already recorded is
+ * overwritten; beyond WL_MAX_EXTRA figures the call aborts: a bug). */
+void wl_metric(wl_metrics_t *m, const char *name, const char *unit,
+               double value);
 
 /* ------------------------------------------------------------ binary-trees
  *
@@ -134,7 +151,7 @@ int wl_gcbench_run(const wl_gcbench_params_t *p, FILE *out, wl_metrics_t *m);
  *   long v[WL_MAX_PARAMS];
  *   wl_defaults(w, v);
  *   if (wl_set(w, v, "depth=18", stderr) != 0) ...   // usage error
- *   w->run(v, stdout, &m);
+ *   w->run(v, 0, stdout, &m);
  */
 #define WL_MAX_PARAMS 8
 
@@ -149,8 +166,12 @@ typedef struct wl_workload {
   const char *summary;
   const wl_param_t *params;
   int nparams;
-  /* values[i] is params[i]'s value */
-  int (*run)(const long *values, FILE *out, wl_metrics_t *m);
+  /* Allocation strategies the workload can run under (`heaplab run
+   * --strategy=NAME`), NULL-terminated; strategies[0] is the default.
+   * NULL: the workload has one way of allocating (strategy 0). */
+  const char *const *strategies;
+  /* values[i] is params[i]'s value; strategy indexes strategies[] */
+  int (*run)(const long *values, int strategy, FILE *out, wl_metrics_t *m);
 } wl_workload_t;
 
 /* Every workload, NULL-terminated. */
@@ -158,6 +179,9 @@ extern const wl_workload_t *const wl_workloads[];
 
 /* The workload called name, or NULL. */
 const wl_workload_t *wl_find(const char *name);
+/* The index of strategy name in w->strategies, or -1 after writing to err
+ * (if not NULL) a line listing the valid names. */
+int wl_strategy(const wl_workload_t *w, const char *name, FILE *err);
 /* Sets values[0..nparams-1] to the defaults. */
 void wl_defaults(const wl_workload_t *w, long *values);
 /* Applies one "name=value" option. Returns 0, or -EINVAL after writing to

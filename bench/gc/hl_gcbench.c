@@ -49,7 +49,7 @@ static int cmp_str(const void *a, const void *b) {
 static int run_main(void *arg) {
   struct run *r = arg;
   wl_metrics_t m;
-  int err = r->w->run(r->values, r->quiet ? NULL : stdout, &m);
+  int err = r->w->run(r->values, 0, r->quiet ? NULL : stdout, &m);
   if (err != 0) {
     fprintf(stderr, "gc_heaplab: %s: parameters out of range\n", r->w->name);
     return 2;

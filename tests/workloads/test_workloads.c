@@ -178,7 +178,7 @@ static void test_table(void **state) {
   char *buf = NULL;
   f = open_memstream(&buf, &len);
   wl_metrics_t m;
-  assert_int_equal(bt->run(v, f, &m), 0);
+  assert_int_equal(bt->run(v, 0, f, &m), 0);
   fclose(f);
   assert_string_equal(buf, out_n4);
   free(buf);
