@@ -782,6 +782,26 @@ static void gc_reset_mark_state(void) {
     gp->gcassistbytes = 0;
 }
 
+/* hl_gc_register_cleanup's functions, run in the first pause (Go calls
+ * clearpools there, before marking starts). */
+#define GC_MAX_CLEANUPS 8
+static void (*cleanups[GC_MAX_CLEANUPS])(void);
+static _Atomic int ncleanups;
+
+HL_API int hl_gc_register_cleanup(void (*fn)(void)) {
+  static hl_lock_t lock;
+  hl_lock(&lock);
+  int n = atomic_load_relaxed(&ncleanups);
+  if (n == GC_MAX_CLEANUPS) {
+    hl_unlock(&lock);
+    return -1;
+  }
+  cleanups[n] = fn;
+  atomic_store_release(&ncleanups, n + 1);
+  hl_unlock(&lock);
+  return 0;
+}
+
 static void gc_start(bool forced) {
   uint32_t zero = 0;
   if (!atomic_cas_strong_acq_rel(&gc.running, &zero, 1))
@@ -802,6 +822,8 @@ static void gc_start(bool forced) {
   cycle_assist0 = atomic_load_relaxed(&gc.assist_ns);
   cycle_worker0 = atomic_load_relaxed(&gc.worker_ns);
   cycle_idle_ns = atomic_load_relaxed(&idle_worker_ns);
+  for (int i = 0, n = atomic_load_acquire(&ncleanups); i < n; i++)
+    cleanups[i]();
   gc_reset_mark_state();
   set_worker_counts();
   atomic_store_release(&gc.phase, GC_MARK);

@@ -165,6 +165,11 @@ HL_API int hl_gc_set_percent(int percent);
  * (HLMEMLIMIT), returns the previous one; a negative value only reads it.
  * INT64_MAX means no limit. */
 HL_API int64_t hl_gc_set_memlimit(int64_t bytes);
+/* Registers fn to run at the start of every cycle, with the world stopped
+ * (Go's registerPoolCleanup: object pools drop their caches here). fn must
+ * not allocate, block or take a lock a goroutine can hold. At most 8
+ * functions; returns 0, or -1 when the table is full. */
+HL_API int hl_gc_register_cleanup(void (*fn)(void));
 
 /* Finalizers: after obj becomes unreachable, fn(obj, arg) runs on the
  * finalizer goroutine; obj stays allocated for that call and is freed by a
