@@ -507,6 +507,8 @@ HL_API void hl_set_finalizer(void *obj, void (*fn)(void *, void *),
   gc_init_once();
   mspan_t *s;
   uint32_t idx;
+  if (hl_debug.sbrk)
+    return; /* sbrk mode: nothing is ever collected */
   uintptr_t base = gc_find_object((uintptr_t)obj, &s, &idx);
   if (!base || base != (uintptr_t)obj)
     hl_misuse("hl_set_finalizer(%p): not the start of a collected object",
@@ -996,6 +998,8 @@ static bool cycle_reached(void *arg) {
 HL_API void hl_gc(void) {
   curg_or_die("hl_gc");
   gc_init_once();
+  if (hl_debug.sbrk)
+    return; /* sbrk mode: the collector never runs */
   /* Go's runtime.GC: wait for the cycle in progress, run a full one
    * started after this call, then finish its sweep */
   uint64_t n = atomic_load_acquire(&gc.cycle);
@@ -1068,6 +1072,8 @@ HL_API void hl_gc_stats(hl_gc_stats_t *st) {
   st->last_gc_end = gc.last_gc_end;
   st->gc_percent = atomic_load_relaxed(&gc.gcpercent);
   st->memory_limit = atomic_load_relaxed(&gc.memlimit);
+  if (hl_debug.sbrk) /* everything handed out stays allocated */
+    st->heap_alloc = st->total_alloc = st->heap_sys = sbrk_bytes();
 }
 
 __attribute__((noreturn)) void gc_out_of_memory(size_t size) {
@@ -1110,11 +1116,63 @@ static HL_NOINLINE void *alloc_slow_entry(size_t size, const hl_type_t *t,
   return v;
 }
 
+/* sbrk mode (HLDEBUG=sbrk=1, Go's GODEBUG=sbrk=1): every object is
+ * bumped out of the allocator's sbrk chunks (alloc/sbrk.c: fresh memory,
+ * already zero) and the collector never runs — the lower bound of an
+ * experiment's allocation cost. hl_gc returns at once, finalizers are
+ * ignored (as Go's SetFinalizer does in this mode), hl_gc_usable_size
+ * returns 0 (objects carry no header), hl_gc_stats reports the bytes
+ * taken from the sbrk chunks as allocated. Small objects are bumped out
+ * of a 256 KiB chunk per P, without atomics. */
+#define SBRK_PCHUNK (256u << 10) /* bump chunk per P */
+#define SBRK_PLARGE (32u << 10)  /* larger: straight from alloc/sbrk.c */
+
+static HL_NOINLINE void *alloc_sbrk(size_t size) {
+  size_t align = size >= 16 ? 16 : 8;
+  size = (size + 7) & ~(size_t)7;
+  if (size == 0)
+    size = 8;
+  m_t *mp = tls_m;
+  g_t *gp;
+  if (size <= SBRK_PLARGE && mp && (gp = mp->curg)) {
+    m_lock(mp);
+    if (hl_unlikely(!mp->p || !mp->p->gc ||
+                    atomic_load_relaxed(&mp->p->preempt_coop))) {
+      /* as alloc_slow_entry: a safe point (yield when asked, wait for
+       * a P when the hog check took it) */
+      m_unlock(mp);
+      gc_init_once();
+      mp = rt_enter(gp);
+    }
+    gcache_t *c = mp->p->gc;
+    uintptr_t at = (c->sbrk_cur + align - 1) & ~(uintptr_t)(align - 1);
+    if (at + size > c->sbrk_end) {
+      void *chunk = sbrk_alloc(SBRK_PCHUNK, 16);
+      if (!chunk) {
+        m_unlock(mp);
+        gc_out_of_memory(size);
+      }
+      c->sbrk_cur = (uintptr_t)chunk; /* the old chunk's tail is lost */
+      c->sbrk_end = (uintptr_t)chunk + SBRK_PCHUNK;
+      at = c->sbrk_cur;
+    }
+    c->sbrk_cur = at + size;
+    m_unlock(mp);
+    return (void *)at;
+  }
+  void *v = sbrk_alloc(size, 16);
+  if (!v)
+    gc_out_of_memory(size);
+  return v;
+}
+
 /* Allocation: a runtime critical section on the P (the preemption signal
  * cannot take the P half-way), then the safe-point work: assist when in
  * debt, start a cycle when the heap passed the trigger. */
 static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
                                  bool noscan) {
+  if (hl_unlikely(hl_debug.sbrk))
+    return alloc_sbrk(size);
   m_t *mp = tls_m;
   g_t *gp;
   if (hl_unlikely(!mp || !(gp = mp->curg)))
@@ -1163,6 +1221,8 @@ HL_API void *hl_alloc_conservative(size_t size) {
 }
 
 HL_API size_t hl_gc_usable_size(const void *p) {
+  if (hl_debug.sbrk)
+    return 0; /* objects carry no size in sbrk mode */
   mspan_t *s;
   uint32_t idx;
   uintptr_t base = gc_find_object((uintptr_t)p, &s, &idx);

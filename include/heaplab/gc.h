@@ -116,7 +116,8 @@ HL_API void *hl_alloc_noscan(size_t size);
  * pointer keeps its target alive). */
 HL_API void *hl_alloc_conservative(size_t size);
 /* Usable size of a collected object (its size class). 0 for a pointer
- * that is not the start of a collected object. */
+ * that is not the start of a collected object, and in sbrk mode
+ * (HLDEBUG=sbrk=1: objects carry no size). */
 HL_API size_t hl_gc_usable_size(const void *p);
 
 /* ----------------------------------------------------------------- roots */
