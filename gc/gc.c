@@ -25,6 +25,7 @@
 #include "gc/internal.h"
 #include "base/env.h"
 #include "base/os.h"
+#include "trace/emit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -239,6 +240,10 @@ static void pacer_set_goal(void) {
       cm = cons_mark_hist[i];
   uint64_t runway = (uint64_t)(cm * (1 - 0.25) / 0.25 *
                                (double)(gc.last_scan_work + stack_bytes()));
+  /* Go's clamp: at least 70% of the way to the goal (a cycle that
+   * starts earlier spends longer with the barrier on); with the
+   * fractional worker polled (fractional_due), the background share
+   * keeps up on binary-trees without starting earlier. */
   uint64_t lo = marked + (goal - marked) / 10 * 7;
   uint64_t hi = marked + (goal - marked) / 100 * 95;
   uint64_t trig = goal > runway ? goal - runway : 0;
@@ -370,10 +375,15 @@ static void worker_main(void *arg) {
     }
     atomic_add_relaxed(&gc.nworking, 1);
     int64_t work = 0;
+    trace_mark_worker_start(sc.mode == WORKER_DEDICATED ? TRACE_MARK_DEDICATED
+                            : sc.mode == WORKER_FRACTIONAL
+                                ? TRACE_MARK_FRACTIONAL
+                                : TRACE_MARK_IDLE);
     if (atomic_load_relaxed(&gc.phase) == GC_MARK) {
       wbbuf_flush(c);
       work = gc_drain(&c->gcw, -1, worker_should_stop, &sc);
     }
+    trace_mark_worker_end();
     int64_t ns = os_nanotime() - sc.start;
     if (sc.mode == WORKER_FRACTIONAL)
       c->fractional_ns += ns;
@@ -466,9 +476,14 @@ static void sweeper_main(void *arg) {
   (void)arg;
   for (;;) {
     int n = 0;
+    trace_sweep_start();
     while (gc_sweep_one())
-      if ((++n & 7) == 0)
+      if ((++n & 7) == 0) {
+        trace_sweep_end(8); /* the P runs others meanwhile */
         hl_yield(); /* low priority: let mutators run (Go's bgsweep) */
+        trace_sweep_start();
+      }
+    trace_sweep_end((uint64_t)(n & 7));
     waitlist_park(&sweeper_wl, sweep_idle, NULL, WAIT_GC_SWEEP);
   }
 }
@@ -745,8 +760,10 @@ void gc_assist_alloc(g_t *gp) {
     int64_t t0 = os_nanotime();
     gcache_t *c = mp->p->gc;
     atomic_add_relaxed(&gc.nworking, 1);
+    trace_assist_start();
     wbbuf_flush(c);
     int64_t done = gc_drain(&c->gcw, work, assist_stop, NULL);
+    trace_assist_end();
     gp->gcassistbytes += (int64_t)((double)done * gc.assist_bytes_per_work);
     atomic_add_relaxed(&gc.assist_ns, os_nanotime() - t0);
     m_unlock(mp);
@@ -811,7 +828,9 @@ static void gc_start(bool forced) {
   start_goroutines();
   gc_finish_sweep();
   int64_t t_start = os_nanotime();
-  stw_stop();
+  trace_gc_start();
+  stw_stop(hl_debug.gcstoptheworld ? TRACE_STW_GC_FORCED
+                                   : TRACE_STW_SWEEP_TERM);
   int64_t t0 = os_nanotime();
   /* sweep termination: a P may have swept the last spans meanwhile */
   m_t *mp = getm();
@@ -852,6 +871,7 @@ static void gc_start(bool forced) {
   cycle_stw1_ns = t1 - t0;
   record_pause(t1 - t0);
   stw_start();
+  trace_heap_goal(atomic_load_relaxed(&gc.heap_goal));
   /* concurrent roots */
   mp = rt_enter(getm()->curg);
   c = mp->p->gc;
@@ -877,7 +897,7 @@ void gc_mark_done(void) {
     atomic_store_release(&gc.markdone_busy, 0);
     return;
   }
-  stw_stop();
+  stw_stop(TRACE_STW_MARK_TERM);
   int64_t t0 = os_nanotime();
   for (int i = 0; i < sched.gomaxprocs; i++) {
     gcache_t *c = sched.allp[i]->gc;
@@ -974,8 +994,11 @@ static void mark_termination(int64_t t0) {
   if (cycle_forced)
     atomic_add_relaxed(&gc.numforced, 1);
   atomic_store_release(&gc.numgc, n + 1);
+  trace_gc_end(); /* before running = 0: the next GC_START comes after */
   atomic_store_release(&gc.running, 0);
   stw_start();
+  trace_heap_live(marked);
+  trace_heap_goal(atomic_load_relaxed(&gc.heap_goal));
   if (hl_debug.gctrace)
     gctrace_print(n + 1, t1);
   waitlist_wake_all(&sweeper_wl);
@@ -1166,6 +1189,25 @@ static HL_NOINLINE void *alloc_sbrk(size_t size) {
   return v;
 }
 
+/* The P's fractional mark worker is behind its share (the test of
+ * worker_hook): the allocating goroutine yields so that the scheduler
+ * runs the worker. Go's fractional worker gets the P when a goroutine
+ * passes through schedule(); a goroutine that allocates without blocking
+ * passes there only when preempted, every 10 ms, and the worker would run
+ * in rare long slices (or not at all: assists then do the marking, on
+ * the mutator's time). Polled when a span is taken (every few KiB
+ * allocated), so the worker runs in slices of FRACTIONAL_SLICE_NS at
+ * about its share, spread over the cycle. */
+static bool fractional_due(gcache_t *c) {
+  if (gc.fractional_goal <= 0 || !c->worker ||
+      atomic_load_relaxed(&c->worker->status) != G_WAITING ||
+      atomic_load_relaxed(&gc.roots_pending))
+    return false;
+  int64_t elapsed = os_nanotime() - gc.mark_start_ns;
+  return elapsed > 0 &&
+         (double)c->fractional_ns < gc.fractional_goal * (double)elapsed;
+}
+
 /* Allocation: a runtime critical section on the P (the preemption signal
  * cannot take the P half-way), then the safe-point work: assist when in
  * debt, start a cycle when the heap passed the trigger. */
@@ -1191,7 +1233,14 @@ static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
    * are read then, not on every allocation (Go's shouldhelpgc) */
   bool check = c->check_trigger;
   c->check_trigger = false;
+  bool yield = false;
+  if (hl_unlikely(check)) {
+    trace_heap_live(atomic_load_relaxed(&gc.heap_live));
+    yield = gc_marking() && fractional_due(c);
+  }
   m_unlock(mp);
+  if (hl_unlikely(yield))
+    hl_yield(); /* through schedule(): the worker hook runs it */
   if (hl_unlikely(gc_marking())) {
     gp->gcassistbytes -= (int64_t)size;
     if (gp->gcassistbytes < 0)

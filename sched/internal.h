@@ -160,8 +160,9 @@ bool sched_suspend_g(g_t *gp, m_t *mp,
 
 /* ---- proc.c: stop-the-world and the collector's goroutines ---- */
 /* Stops every P (bounded even against goroutines in C loops without safe
- * points); returns in a runtime critical section. stw_start ends it. */
-void stw_stop(void);
+ * points); returns in a runtime critical section. stw_start ends it.
+ * reason: enum trace_stw_reason, for the tracer's STW_START event. */
+void stw_stop(int reason);
 void stw_start(void);
 g_t *go_system(void (*fn)(void *), void *arg);
 /* Set by the collector: shades the words of a value a channel copies. */

@@ -1624,7 +1624,7 @@ static void stw_take_free_ps(void) {
     gcstop_locked(pp);
 }
 
-void stw_stop(void) {
+void stw_stop(int reason) {
   g_t *gp = curg_or_die("stw_stop");
   m_t *mp = rt_enter(gp);
   p_t *own = mp->p;
@@ -1632,6 +1632,9 @@ void stw_stop(void) {
   if (atomic_load_relaxed(&sched.gcwaiting))
     hl_throw("stw_stop: the world is already stopping");
   atomic_store_release(&sched.gcwaiting, 1);
+  /* under sched.lock: a stop-the-world's events never interleave with
+   * another's in the trace */
+  trace_stw_start(reason);
   atomic_store_relaxed(&sched.stopnote, 0);
   sched.stopwait = sched.gomaxprocs;
   atomic_store_release(&own->status, P_GCSTOP);
@@ -1681,6 +1684,7 @@ void stw_start(void) {
   p_t *start[256];
   int nstart = 0;
   hl_lock(&sched.lock);
+  trace_stw_end();
   atomic_store_release(&sched.gcwaiting, 0);
   for (int i = 0; i < sched.gomaxprocs; i++) {
     p_t *pp = sched.allp[i];

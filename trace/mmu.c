@@ -70,6 +70,7 @@ typedef struct sstate {
   uint32_t bits;    /* kinds running now */
   uint32_t seen;    /* kinds seen at all */
   int init_busy;    /* busy from the trace start */
+  int idle_mark;    /* an idle mark worker runs: not counted (see below) */
 } sstate_t;
 
 struct hlt_util_builder {
@@ -167,6 +168,17 @@ int hlt_util_builder_add(hlt_util_builder_t *b, const hlt_event_t *ev,
   if (!(b->flags & bit_flag(bit)))
     return 0;
   sstate_t *s = &b->s[idx];
+  /* Idle mark workers run only on a P with nothing else to run: they take
+   * no time from the mutator, and Go's MMU leaves them out too ("GC
+   * (idle)" workers are not background work in its utilization). */
+  if (ev->kind == TRACE_EV_MARK_START && ev->args[0] == TRACE_MARK_IDLE) {
+    s->idle_mark = 1;
+    return 0;
+  }
+  if (ev->kind == TRACE_EV_MARK_END && s->idle_mark) {
+    s->idle_mark = 0;
+    return 0;
+  }
   uint32_t before = s->bits;
   if (start) {
     if (s->bits & (uint32_t)bit) {

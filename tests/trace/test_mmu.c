@@ -212,6 +212,31 @@ static void test_known_values(void **state) {
   hlt_util_free(&u);
 }
 
+/* Idle mark workers take no time from the mutator (Go's MMU leaves them
+ * out): P0 marks idle [100, 300), then dedicated [400, 500). */
+static void test_idle_workers_not_counted(void **state) {
+  (void)state;
+  hlt_util_builder_t *b = hlt_util_builder_new(HLT_UTIL_DEFAULT, 1);
+  char err[256];
+  hlt_event_t ev = {.kind = TRACE_EV_MARK_START, .p = 0, .ts = 100};
+  ev.args[0] = TRACE_MARK_IDLE;
+  assert_int_equal(hlt_util_builder_add(b, &ev, err, sizeof err), 0);
+  ev = (hlt_event_t){.kind = TRACE_EV_MARK_END, .p = 0, .ts = 300};
+  assert_int_equal(hlt_util_builder_add(b, &ev, err, sizeof err), 0);
+  ev = (hlt_event_t){.kind = TRACE_EV_MARK_START, .p = 0, .ts = 400};
+  ev.args[0] = TRACE_MARK_DEDICATED;
+  assert_int_equal(hlt_util_builder_add(b, &ev, err, sizeof err), 0);
+  ev = (hlt_event_t){.kind = TRACE_EV_MARK_END, .p = 0, .ts = 500};
+  assert_int_equal(hlt_util_builder_add(b, &ev, err, sizeof err), 0);
+  hlt_util_t u;
+  assert_int_equal(hlt_util_builder_finish(b, 1000, &u, err, sizeof err), 0);
+  hlt_mmu_t *m = hlt_mmu_new(&u);
+  assert_true(fabs(hlt_mmu_window(m, 100) - 0.0) < 1e-12); /* [400,500) */
+  assert_true(fabs(hlt_mmu_window(m, 1000) - 0.9) < 1e-12);
+  hlt_mmu_free(m);
+  hlt_util_free(&u);
+}
+
 static void test_builder_errors(void **state) {
   (void)state;
   char err[256];
@@ -282,6 +307,7 @@ static void test_flags_and_windows(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_values),
+      cmocka_unit_test(test_idle_workers_not_counted),
       cmocka_unit_test(test_random_vs_brute),
       cmocka_unit_test(test_builder_errors),
       cmocka_unit_test(test_flags_and_windows),
