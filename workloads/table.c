@@ -84,7 +84,7 @@ static const wl_workload_t wl_msgring = {
 /* --------------------------------------------------------------- lrucache */
 
 static const wl_param_t lru_params[] = {
-    {"requests", 1000000, 1, 10000000000L, "requests in all"},
+    {"requests", 4000000, 1, 10000000000L, "requests in all"},
     {"keys", 1000000, 1, 1000000000L, "key space"},
     {"capacity", 100000, 1, 100000000L,
      "entries, all shards (>= goroutines)"},
@@ -119,7 +119,7 @@ static const wl_param_t lar_params[] = {
     {"min_size", 16, 16, 1L << 20, "smallest object, bytes"},
     {"max_size", 1000, 16, 1L << 20, "largest object, bytes (>= min_size)"},
     {"ops", 20000, 0, 100000000, "replacements per goroutine per round"},
-    {"rounds", 20, 1, 1000000, "rounds (slot arrays change hands after each)"},
+    {"rounds", 60, 1, 1000000, "rounds (slot arrays change hands after each)"},
     {"seed", 1, 0, LONG_MAX, "seed of the slot and size choices"},
 };
 
@@ -169,7 +169,7 @@ static const wl_workload_t wl_prodcons = {
 /* ----------------------------------------------------------------- parser */
 
 static const wl_param_t ps_params[] = {
-    {"documents", 400, 1, 100000000L, "documents generated and parsed"},
+    {"documents", 1000, 1, 100000000L, "documents generated and parsed"},
     {"doc_size", 32768, 64, 64L << 20, "bytes of text per document"},
     {"keep", 16, 0, 1000000, "parsed documents kept alive"},
     {"seed", 1, 0, LONG_MAX, "seed of the text"},
@@ -189,8 +189,8 @@ static const wl_workload_t wl_parser = {
 /* -------------------------------------------------------------- ptrscalar */
 
 static const wl_param_t psc_params[] = {
-    {"records", 250000, 2, 100000000L, "records"},
-    {"passes", 10, 1, 1000000, "mutating passes, a forced collection each"},
+    {"records", 500000, 2, 100000000L, "records"},
+    {"passes", 20, 1, 1000000, "mutating passes, a forced collection each"},
     {"mode", 0, 0, 1, "0: linked objects (pointers); 1: arrays (indices)"},
     {"seed", 1, 0, LONG_MAX, "seed of the references"},
 };

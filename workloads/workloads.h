@@ -226,7 +226,7 @@ int wl_msgring_run(const wl_msgring_params_t *p, FILE *out, wl_metrics_t *m);
  * hit_rate (0..1), hits, evictions, requests_per_s, gc_*.
  */
 typedef struct wl_lrucache_params {
-  long requests;   /* default 1000000 (1..1e10) */
+  long requests;   /* default 4000000 (1..1e10) */
   long keys;       /* key space (default 1000000; 1..1e9) */
   long capacity;   /* entries, all shards (default 100000; 1..1e8) */
   long skew;       /* Zipf exponent in hundredths (default 99; 0..99) */
@@ -237,7 +237,7 @@ typedef struct wl_lrucache_params {
 
 #define WL_LRUCACHE_DEFAULTS                                                   \
   {                                                                            \
-    .requests = 1000000, .keys = 1000000, .capacity = 100000, .skew = 99,      \
+    .requests = 4000000, .keys = 1000000, .capacity = 100000, .skew = 99,      \
     .value_size = 64, .goroutines = 4, .seed = 1                               \
   }
 
@@ -272,14 +272,14 @@ typedef struct wl_larson_params {
   long min_size;   /* default 16 (16..1 MiB) */
   long max_size;   /* default 1000 (min_size..1 MiB) */
   long ops;        /* replacements per goroutine per round (default 20000) */
-  long rounds;     /* default 20 (1..1e6) */
+  long rounds;     /* default 60 (1..1e6) */
   long seed;       /* default 1 */
 } wl_larson_params_t;
 
 #define WL_LARSON_DEFAULTS                                                     \
   {                                                                            \
     .goroutines = 4, .slots = 5000, .min_size = 16, .max_size = 1000,          \
-    .ops = 20000, .rounds = 20, .seed = 1                                      \
+    .ops = 20000, .rounds = 60, .seed = 1                                      \
   }
 
 /* Runs larson; writes a summary line to out (NULL: none). Returns 0,
@@ -354,14 +354,14 @@ struct wl_token {
 };
 
 typedef struct wl_parser_params {
-  long documents; /* default 400 (1..1e8) */
+  long documents; /* default 1000 (1..1e8) */
   long doc_size;  /* bytes of text per document (default 32768; 64..64 MiB) */
   long keep;      /* documents kept alive (default 16; 0..1e6) */
   long seed;      /* default 1 */
 } wl_parser_params_t;
 
 #define WL_PARSER_DEFAULTS                                                     \
-  { .documents = 400, .doc_size = 32768, .keep = 16, .seed = 1 }
+  { .documents = 1000, .doc_size = 32768, .keep = 16, .seed = 1 }
 
 /* Runs parser; writes a summary line to out (NULL: none). Returns 0,
  * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
@@ -396,14 +396,14 @@ struct wl_psrec {
 };
 
 typedef struct wl_ptrscalar_params {
-  long records; /* default 250000 (2..1e8) */
-  long passes;  /* default 10 (1..1e6) */
+  long records; /* default 500000 (2..1e8) */
+  long passes;  /* default 20 (1..1e6) */
   long mode;    /* 0 pointers (default), 1 scalars */
   long seed;    /* default 1 */
 } wl_ptrscalar_params_t;
 
 #define WL_PTRSCALAR_DEFAULTS                                                  \
-  { .records = 250000, .passes = 10, .mode = 0, .seed = 1 }
+  { .records = 500000, .passes = 20, .mode = 0, .seed = 1 }
 
 /* Runs ptrscalar; writes a summary line to out (NULL: none). Returns 0,
  * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
