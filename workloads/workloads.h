@@ -144,6 +144,273 @@ typedef struct wl_gcbench_params {
  * -EINVAL. */
 int wl_gcbench_run(const wl_gcbench_params_t *p, FILE *out, wl_metrics_t *m);
 
+/* ------------------------------------------------------ common figures
+ *
+ * The latency workloads (msgring, lrucache, prodcons) record the same
+ * extra figures (wl_metric) for their latency distribution, in ns:
+ *   lat_p50, lat_p99, lat_p999   percentiles (from a log-linear histogram:
+ *                                at most 1.6% above the true value, never
+ *                                above lat_max, so p50 <= p99 <= p999 <=
+ *                                max always holds)
+ *   lat_max, lat_mean            exact
+ *   lat_count                    samples (a count, unit "")
+ * and every workload below records what the collector did during the run:
+ *   gc_cycles      cycles completed during the run (a count)
+ *   gc_pause_max   the longest cycle's stop-the-world time among them (ns)
+ *   gc_mark_cpu    mark work: background mark workers + assists (ns)
+ * Random choices come from splitmix64 streams seeded by a `seed`
+ * parameter and the goroutine's index, so the data (and the checksums) of
+ * a run do not depend on scheduling or on HLMAXPROCS.
+ */
+
+/* ---------------------------------------------------------------- msgring
+ *
+ * Message-buffer latency: the classic Go GC latency benchmark (a ring of
+ * messages; each push allocates a new message and replaces the oldest), in
+ * one goroutine:
+ *   1. a ring of `window` slots (a collected array of pointers) starts
+ *      empty;
+ *   2. for n = 0 .. messages - 1: push n — allocate `size` pointer-free
+ *      bytes (hl_alloc_noscan), write n in its first 8 bytes and the byte
+ *      n & 0xff in every other byte, store it into slot n % window (the
+ *      previous message there becomes garbage). Each push is timed with
+ *      hl_nanotime: the latency of a push includes any assist, sweep or
+ *      stop-the-world it ran into;
+ *   3. every message left in the ring is checked byte by byte.
+ * metrics.check is the sum of wl-mixed numbers of the messages found in
+ * the ring, expected the same over the numbers that must be there
+ * (max(0, messages - window) .. messages - 1); ok also needs every byte
+ * right. Figures: lat_* (per push), pushes_per_s, gc_*.
+ */
+struct wl_msgslot {
+  void *msg; /* hl_alloc_noscan(size) */
+};
+
+typedef struct wl_msgring_params {
+  long window;   /* slots in the ring (default 200000; 1..1e8) */
+  long messages; /* pushes (default 1000000; 1..1e10) */
+  long size;     /* bytes per message (default 1024; 16..1 MiB) */
+} wl_msgring_params_t;
+
+#define WL_MSGRING_DEFAULTS                                                    \
+  { .window = 200000, .messages = 1000000, .size = 1024 }
+
+/* Runs msgring; writes a summary line to out (NULL: none). Returns 0,
+ * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
+ * for its bookkeeping outside the collected heap). */
+int wl_msgring_run(const wl_msgring_params_t *p, FILE *out, wl_metrics_t *m);
+
+/* --------------------------------------------------------------- lrucache
+ *
+ * A key-value cache under churn: a hash map with chaining plus an LRU
+ * doubly linked list, every node, value and bucket array on the collected
+ * heap, every pointer store through HL_STORE.
+ *   1. `goroutines` goroutines each own one shard: a cache of
+ *      capacity / goroutines entries, touched by nobody else (no lock: the
+ *      figures measure the heap, not a mutex);
+ *   2. each goroutine serves requests / goroutines requests (the first
+ *      requests % goroutines serve one more) for keys drawn from a Zipf
+ *      distribution over 0..keys-1 with exponent skew / 100 (YCSB's
+ *      generator: skew 99 is YCSB's 0.99, 0 is uniform);
+ *   3. a request looks the key up; a hit moves its node to the front and
+ *      reads the value; a miss allocates a node and a value of value_size
+ *      pointer-free bytes filled from the key, inserts it at the front and,
+ *      if the shard is full, unlinks the least recently used node (the
+ *      evicted node and value become garbage). Each request is timed;
+ *   4. each shard is walked: the list both ways, every node found in its
+ *      bucket, no more than capacity nodes, every value right.
+ * metrics.check is the sum over requests of the first word of the value
+ * each request read (after its insertion on a miss), a function of the key;
+ * expected is the same sum over the keys drawn again from the same
+ * streams. ok also needs the walks to pass. Figures: lat_* (per request),
+ * hit_rate (0..1), hits, evictions, requests_per_s, gc_*.
+ */
+typedef struct wl_lrucache_params {
+  long requests;   /* default 4000000 (1..1e10) */
+  long keys;       /* key space (default 1000000; 1..1e9) */
+  long capacity;   /* entries, all shards (default 100000; 1..1e8) */
+  long skew;       /* Zipf exponent in hundredths (default 99; 0..99) */
+  long value_size; /* bytes per value (default 64; 8..65536) */
+  long goroutines; /* shards, one goroutine each (default 4; 1..1024) */
+  long seed;       /* default 1 */
+} wl_lrucache_params_t;
+
+#define WL_LRUCACHE_DEFAULTS                                                   \
+  {                                                                            \
+    .requests = 4000000, .keys = 1000000, .capacity = 100000, .skew = 99,      \
+    .value_size = 64, .goroutines = 4, .seed = 1                               \
+  }
+
+/* Runs lrucache; writes a summary line to out (NULL: none). Returns 0,
+ * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
+ * for its bookkeeping outside the collected heap). */
+int wl_lrucache_run(const wl_lrucache_params_t *p, FILE *out,
+                    wl_metrics_t *m);
+
+/* ----------------------------------------------------------------- larson
+ *
+ * A larson-style server simulation (Larson and Krishnan's benchmark):
+ *   1. `goroutines` goroutines each fill a slot array (a collected array of
+ *      pointers) with `slots` objects of random sizes in
+ *      min_size..max_size (hl_alloc_noscan);
+ *   2. `rounds` rounds: in each, every goroutine replaces `ops` random
+ *      slots with new objects, then sends its slot array to the next
+ *      goroutine (i -> i + 1 mod goroutines, over a channel) and receives
+ *      the previous one's: from round two on, objects are dropped by a
+ *      goroutine other than the one that allocated them (larson's frees
+ *      by another thread);
+ *   3. the slot arrays left are walked.
+ * Each object carries an id (goroutine << 40 | its count), its size and a
+ * tag, checked when it is dropped or walked. metrics.check is the sum of
+ * the ids checked (every object exactly once), expected the sum of the
+ * ids handed out (goroutine g hands out slots + rounds * ops ids). ok also
+ * needs every tag right. Figures: ops_per_s (replacements per second).
+ */
+typedef struct wl_larson_params {
+  long goroutines; /* default 4 (1..1024) */
+  long slots;      /* live objects per goroutine (default 5000; 1..1e7) */
+  long min_size;   /* default 16 (16..1 MiB) */
+  long max_size;   /* default 1000 (min_size..1 MiB) */
+  long ops;        /* replacements per goroutine per round (default 20000) */
+  long rounds;     /* default 60 (1..1e6) */
+  long seed;       /* default 1 */
+} wl_larson_params_t;
+
+#define WL_LARSON_DEFAULTS                                                     \
+  {                                                                            \
+    .goroutines = 4, .slots = 5000, .min_size = 16, .max_size = 1000,          \
+    .ops = 20000, .rounds = 60, .seed = 1                                      \
+  }
+
+/* Runs larson; writes a summary line to out (NULL: none). Returns 0,
+ * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
+ * for its bookkeeping outside the collected heap). */
+int wl_larson_run(const wl_larson_params_t *p, FILE *out, wl_metrics_t *m);
+
+/* --------------------------------------------------------------- prodcons
+ *
+ * Producer/consumer over a heaplab channel (hl_chan_make): `producers`
+ * goroutines send `messages` messages in all (producer i sends the ids
+ * i, i + producers, ...) through one channel of capacity `capacity`
+ * (0: unbuffered) to `consumers` goroutines. A message is a collected
+ * object holding a pointer to a pointer-free payload of `size` bytes
+ * filled from its id, and the hl_nanotime() at which it was sent; the
+ * consumer records now - sent (end-to-end latency, queueing included) and
+ * checks the payload. The last producer to finish closes the channel.
+ * metrics.check is the sum of the ids received, expected
+ * messages * (messages - 1) / 2; ok also needs every payload right and
+ * exactly `messages` receipts. Figures: lat_* (end to end), msgs_per_s.
+ */
+struct wl_pcmsg {
+  uint8_t *payload; /* hl_alloc_noscan(size) */
+  int64_t sent_ns;
+  uint64_t id;
+};
+
+typedef struct wl_prodcons_params {
+  long producers; /* default 2 (1..1024) */
+  long consumers; /* default 2 (1..1024) */
+  long capacity;  /* channel buffer (default 128; 0..1e6) */
+  long messages;  /* default 2000000 (1..1e10) */
+  long size;      /* payload bytes (default 64; 8..1 MiB) */
+} wl_prodcons_params_t;
+
+#define WL_PRODCONS_DEFAULTS                                                   \
+  {                                                                            \
+    .producers = 2, .consumers = 2, .capacity = 128, .messages = 2000000,      \
+    .size = 64                                                                 \
+  }
+
+/* Runs prodcons; writes a summary line to out (NULL: none). Returns 0,
+ * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
+ * for its bookkeeping outside the collected heap). */
+int wl_prodcons_run(const wl_prodcons_params_t *p, FILE *out,
+                    wl_metrics_t *m);
+
+/* ----------------------------------------------------------------- parser
+ *
+ * A tokenizer that allocates many small strings, in one goroutine. For
+ * each of `documents` documents:
+ *   1. about doc_size bytes of text are generated from a splitmix64
+ *      stream (seed, document index): words of 1..12 lower-case letters,
+ *      numbers of 1..6 digits, separated by spaces, ", ", ". " and newlines;
+ *      the generator hashes every token it writes (the expected value);
+ *   2. the text (a pointer-free collected buffer) is tokenized: a token is
+ *      a run of letters, a run of digits or one punctuation character;
+ *      each becomes a string (hl_alloc_noscan, NUL-terminated) and a node
+ *      (struct wl_token, hl_new) appended to the document's list;
+ *   3. the list is walked to hash the tokens in order;
+ *   4. the list is kept among the last `keep` documents' (a ring of lists:
+ *      older documents become garbage).
+ * metrics.check is the sum over documents of the walked hashes, expected
+ * the sum of the generator's; ok also needs equal token counts. Figures:
+ * docs_per_s, tokens, text_bytes, mb_per_s.
+ */
+struct wl_token {
+  struct wl_token *next;
+  char *str;     /* hl_alloc_noscan(len + 1) */
+  uint32_t len;
+  uint32_t kind; /* 0 word, 1 number, 2 punctuation */
+};
+
+typedef struct wl_parser_params {
+  long documents; /* default 1000 (1..1e8) */
+  long doc_size;  /* bytes of text per document (default 32768; 64..64 MiB) */
+  long keep;      /* documents kept alive (default 16; 0..1e6) */
+  long seed;      /* default 1 */
+} wl_parser_params_t;
+
+#define WL_PARSER_DEFAULTS                                                     \
+  { .documents = 1000, .doc_size = 32768, .keep = 16, .seed = 1 }
+
+/* Runs parser; writes a summary line to out (NULL: none). Returns 0,
+ * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
+ * for its bookkeeping outside the collected heap). */
+int wl_parser_run(const wl_parser_params_t *p, FILE *out, wl_metrics_t *m);
+
+/* -------------------------------------------------------------- ptrscalar
+ *
+ * Pointers versus scalars: the same data in two layouts, chosen by mode.
+ * `records` records, each with two 64-bit fields a and b and two
+ * references: next (record i + 1, the last to the first) and other (a
+ * record chosen at random from the seed).
+ *   mode 0 (pointers): each record is a collected object (hl_new) whose
+ *     references are pointers; an array of pointers (hl_new_array) holds
+ *     the records too, as an index would;
+ *   mode 1 (scalars): four pointer-free arrays (hl_alloc_noscan): a[], b[]
+ *     and next[], other[] holding 32-bit indices.
+ * Then `passes` passes, each: follow next from record 0 around the ring,
+ * doing a += other.b and b ^= a >> 3 on each record, then one forced
+ * collection (hl_gc), timed. The collector marks every record in mode 0
+ * and four objects in mode 1: compare gc_ns and gc_mark_cpu of the two
+ * modes (same data, same passes, same checksum).
+ * metrics.check is the sum of a + b over the records after the passes;
+ * expected is the same computation on a malloc'ed copy (plain C, outside
+ * the collected heap), identical for both modes. Figures: pass_ns (total
+ * time in the mutating passes), gc_ns (total time in the forced
+ * collections), gc_ns_per_cycle, gc_*.
+ */
+struct wl_psrec {
+  struct wl_psrec *next, *other;
+  uint64_t a, b;
+};
+
+typedef struct wl_ptrscalar_params {
+  long records; /* default 500000 (2..1e8) */
+  long passes;  /* default 20 (1..1e6) */
+  long mode;    /* 0 pointers (default), 1 scalars */
+  long seed;    /* default 1 */
+} wl_ptrscalar_params_t;
+
+#define WL_PTRSCALAR_DEFAULTS                                                  \
+  { .records = 500000, .passes = 20, .mode = 0, .seed = 1 }
+
+/* Runs ptrscalar; writes a summary line to out (NULL: none). Returns 0,
+ * -EINVAL (parameters out of range: nothing run) or -ENOMEM (no memory
+ * for its bookkeeping outside the collected heap). */
+int wl_ptrscalar_run(const wl_ptrscalar_params_t *p, FILE *out,
+                     wl_metrics_t *m);
+
 /* ------------------------------------------- the table, for command lines
  *
  * Each workload names its parameters; values are longs in [min, max].

@@ -1,8 +1,9 @@
 /*
- * tests/workloads/test_forced_gc.c — binary-trees (workloads/) with
+ * tests/workloads/test_forced_gc.c — binary-trees and the server-like
+ * workloads (msgring, lrucache, larson, prodcons, parser; workloads/) with
  * collections forced back to back by another goroutine: the checks still
- * hold (a live node freed and reused would break a count) and cycles did
- * run during the workload.
+ * hold (a live node freed and reused would break a count or a checksum)
+ * and cycles did run during the workload.
  *
  * Its own executable so that a failure here (a collector or scheduler
  * bug under forced cycles) is told apart from a wrong workload, which
@@ -55,8 +56,56 @@ static void test_binarytrees_under_collections(void **state) {
   free(st);
 }
 
+/* Each workload in small, with several goroutines where it has them, while
+ * gc_loop collects: every store, hand-off (channels) and eviction races
+ * with marking and sweeping. */
+static void test_workloads_under_collections(void **state) {
+  (void)state;
+  hl_gc_stats_t *st = malloc(sizeof *st);
+  assert_non_null(st);
+  hl_gc_stats(st);
+  uint64_t before = st->numgc;
+  atomic_store(&gc_loop_stop, 0);
+  atomic_store(&gc_loop_done, 0);
+  hl_go(gc_loop, NULL);
+  wl_metrics_t m;
+  for (int round = 0; round < 2; round++) {
+    wl_msgring_params_t mr = {.window = 2000, .messages = 20000, .size = 256};
+    assert_int_equal(wl_msgring_run(&mr, NULL, &m), 0);
+    assert_int_equal(m.ok, 1);
+    wl_lrucache_params_t lru = WL_LRUCACHE_DEFAULTS;
+    lru.requests = 40000;
+    lru.keys = 20000;
+    lru.capacity = 2000;
+    lru.goroutines = 3;
+    assert_int_equal(wl_lrucache_run(&lru, NULL, &m), 0);
+    assert_int_equal(m.ok, 1);
+    wl_larson_params_t la = {.goroutines = 4, .slots = 500, .min_size = 16,
+                             .max_size = 2000, .ops = 2000, .rounds = 6,
+                             .seed = (long)round};
+    assert_int_equal(wl_larson_run(&la, NULL, &m), 0);
+    assert_int_equal(m.ok, 1);
+    wl_prodcons_params_t pc = {.producers = 3, .consumers = 2,
+                               .capacity = 16, .messages = 30000,
+                               .size = 100};
+    assert_int_equal(wl_prodcons_run(&pc, NULL, &m), 0);
+    assert_int_equal(m.ok, 1);
+    wl_parser_params_t ps = {.documents = 40, .doc_size = 4000, .keep = 8,
+                             .seed = round};
+    assert_int_equal(wl_parser_run(&ps, NULL, &m), 0);
+    assert_int_equal(m.ok, 1);
+  }
+  atomic_store(&gc_loop_stop, 1);
+  while (!atomic_load(&gc_loop_done))
+    hl_yield();
+  hl_gc_stats(st);
+  assert_true(st->numgc >= before + 2);
+  free(st);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_binarytrees_under_collections),
+    cmocka_unit_test(test_workloads_under_collections),
 };
 
 HL_SCHED_TEST_MAIN(tests)
