@@ -271,7 +271,9 @@ void heap_free_run(mspan_t *s) {
    * their end pages only (span_map_ends), so freeing one is O(1). */
   if ((s->state == MSPAN_SMALL || s->state == MSPAN_GC) && s->npages > 2)
     pagemap_set(s->base + PAGE_SIZE, s->npages - 2, NULL);
-  s->state = MSPAN_FREE;
+  /* atomic: the collector's sweepers read the state of spans in their
+   * registry without the heap lock (gc/heap.c, gc_sweep_one) */
+  __atomic_store_n(&s->state, MSPAN_FREE, __ATOMIC_RELAXED);
   s->needzero = 1; /* "may hold unreleased pages": the scavenger's hint */
   /* coalesce with the run before (run_remove clears its end pages) */
   if (arena_of(s->base - 1)) {

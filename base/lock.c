@@ -8,10 +8,17 @@
  *             on the futex while the value is 2 and repeat 3.
  *  unlock: exchange 0 (header); if the old value was 2, wake one waiter.
  */
+#define HL_LOCK_C /* hl_lock_depth is the variable here (lock.h) */
 #include "base/lock.h"
 #include "base/os.h"
 
 __thread uint32_t hl_lock_depth __attribute__((tls_model("initial-exec")));
+
+#ifdef __SANITIZE_THREAD__
+__attribute__((noinline)) uint32_t *hl_lock_depth_addr(void) {
+  return &hl_lock_depth;
+}
+#endif
 
 void hl_lock_slow(hl_lock_t *m) {
   for (int i = 0; i < 100; i++) {

@@ -19,6 +19,16 @@
  * non-zero (Go's lock() counts in m.locks the same way). */
 extern __thread uint32_t hl_lock_depth
     __attribute__((tls_model("initial-exec")));
+#if defined(__SANITIZE_THREAD__) && !defined(HL_LOCK_C)
+/* ThreadSanitizer's instrumentation computes a TLS variable's address
+ * once per function (from the thread pointer at entry) and reports the
+ * access there, while the access itself is %fs-relative. A goroutine that
+ * parks in the middle of the function and resumes on another thread then
+ * shows as touching the first thread's TLS: a false race. Through a call,
+ * the address is taken on the thread that runs the access. */
+uint32_t *hl_lock_depth_addr(void);
+#define hl_lock_depth (*hl_lock_depth_addr())
+#endif
 
 typedef struct hl_lock {
   _Atomic uint32_t state;

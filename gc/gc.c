@@ -66,14 +66,15 @@ static void waitlist_park(waitlist_t *wl, bool (*done)(void *), void *arg,
     return;
   }
   gp->schedlink = wl->head;
-  wl->head = gp;
+  /* atomic: flush_bg_credit peeks at assist_wl.head without the lock */
+  __atomic_store_n(&wl->head, gp, __ATOMIC_RELAXED);
   gopark(waitlist_unlock, wl, reason);
 }
 
 static void waitlist_wake_all(waitlist_t *wl) {
   hl_lock(&wl->lock);
   g_t *list = wl->head;
-  wl->head = NULL;
+  __atomic_store_n(&wl->head, NULL, __ATOMIC_RELAXED);
   hl_unlock(&wl->lock);
   while (list) {
     g_t *next = list->schedlink;
@@ -274,8 +275,8 @@ static void pacer_revise(void) {
     dist = (double)goal * 0.1; /* past the goal: Go's hard goal (+10%) */
   if (dist < 1)
     dist = 1;
-  gc.assist_work_per_byte = remaining / dist;
-  gc.assist_bytes_per_work = dist / remaining;
+  gc_store_d(&gc.assist_work_per_byte, remaining / dist);
+  gc_store_d(&gc.assist_bytes_per_work, dist / remaining);
 }
 
 /* 50% GC CPU limiter for the memory limit (Go 1.19's gcCPULimiter): a
@@ -311,11 +312,17 @@ static uint64_t cycle_heap_start, cycle_heap_markend;
 static int64_t cycle_assist0, cycle_worker0, cycle_idle_ns;
 static bool cycle_forced;
 
+/* Guards the figures hl_gc_stats copies that a cycle writes as a group
+ * (pauses, marked heap); never held across a switch. */
+static hl_lock_t stats_lock;
+
 static void record_pause(int64_t ns) {
   cycle_stw_ns += ns;
   atomic_add_relaxed(&gc.stw_ns_cpu, ns * sched.gomaxprocs);
+  hl_lock(&stats_lock);
   if ((uint64_t)ns > gc.pause_max_ns)
     gc.pause_max_ns = (uint64_t)ns;
+  hl_unlock(&stats_lock);
 }
 
 static _Atomic int64_t idle_worker_ns;
@@ -517,6 +524,15 @@ static finq_t *finq_head, *finq_tail;
 static g_t *fing;
 static bool fing_parked;
 
+/* The program's object queries read a span's allocBits, which the sweep
+ * of that span swaps and clears: the sweep in progress is finished first
+ * (Go's ensureSwept, here for the whole heap: the work is due anyway). */
+static void ensure_swept(void) {
+  if (!atomic_load_acquire(&gc.sweep_done) ||
+      atomic_load_acquire(&gc.sweepers) > 0)
+    gc_finish_sweep();
+}
+
 HL_API void hl_set_finalizer(void *obj, void (*fn)(void *, void *),
                              void *arg) {
   gc_init_once();
@@ -524,6 +540,7 @@ HL_API void hl_set_finalizer(void *obj, void (*fn)(void *, void *),
   uint32_t idx;
   if (hl_debug.sbrk)
     return; /* sbrk mode: nothing is ever collected */
+  ensure_swept();
   uintptr_t base = gc_find_object((uintptr_t)obj, &s, &idx);
   if (!base || base != (uintptr_t)obj)
     hl_misuse("hl_set_finalizer(%p): not the start of a collected object",
@@ -681,18 +698,18 @@ static waitlist_t assist_wl;
 static void flush_bg_credit(int64_t work) {
   if (work <= 0)
     return;
-  if (assist_wl.head) {
+  if (__atomic_load_n(&assist_wl.head, __ATOMIC_RELAXED)) {
     hl_lock(&assist_wl.lock);
     g_t *list = assist_wl.head;
-    assist_wl.head = NULL;
+    __atomic_store_n(&assist_wl.head, NULL, __ATOMIC_RELAXED);
     hl_unlock(&assist_wl.lock);
-    double bpw = gc.assist_bytes_per_work;
+    double bpw = gc_load_d(&gc.assist_bytes_per_work);
     g_t *keep = NULL;
     while (list) {
       g_t *next = list->schedlink;
       if (work > 0) {
         int64_t need = (int64_t)((double)-list->gcassistbytes *
-                                 gc.assist_work_per_byte) + 1;
+                                 gc_load_d(&gc.assist_work_per_byte)) + 1;
         int64_t give = need < work ? need : work;
         list->gcassistbytes += (int64_t)((double)give * bpw) + 1;
         work -= give;
@@ -712,7 +729,7 @@ static void flush_bg_credit(int64_t work) {
       while (t->schedlink)
         t = t->schedlink;
       t->schedlink = assist_wl.head;
-      assist_wl.head = keep;
+      __atomic_store_n(&assist_wl.head, keep, __ATOMIC_RELAXED);
       hl_unlock(&assist_wl.lock);
     }
   }
@@ -742,7 +759,7 @@ void gc_assist_alloc(g_t *gp) {
       gp->gcassistbytes = 0;
       return;
     }
-    double wpb = gc.assist_work_per_byte;
+    double wpb = gc_load_d(&gc.assist_work_per_byte);
     int64_t work = (int64_t)((double)-gp->gcassistbytes * wpb);
     if (work < ASSIST_MIN_WORK)
       work = ASSIST_MIN_WORK;
@@ -751,7 +768,7 @@ void gc_assist_alloc(g_t *gp) {
     if (bg > 0) {
       int64_t steal = bg < work ? bg : work;
       atomic_sub_relaxed(&gc.bg_credit, steal);
-      gp->gcassistbytes += (int64_t)((double)steal * gc.assist_bytes_per_work);
+      gp->gcassistbytes += (int64_t)((double)steal * gc_load_d(&gc.assist_bytes_per_work));
       if (gp->gcassistbytes >= 0)
         return;
       work -= steal;
@@ -764,7 +781,7 @@ void gc_assist_alloc(g_t *gp) {
     wbbuf_flush(c);
     int64_t done = gc_drain(&c->gcw, work, assist_stop, NULL);
     trace_assist_end();
-    gp->gcassistbytes += (int64_t)((double)done * gc.assist_bytes_per_work);
+    gp->gcassistbytes += (int64_t)((double)done * gc_load_d(&gc.assist_bytes_per_work));
     atomic_add_relaxed(&gc.assist_ns, os_nanotime() - t0);
     m_unlock(mp);
     bool last = atomic_sub_acq_rel(&gc.nworking, 1) == 1;
@@ -960,9 +977,9 @@ static void mark_termination(int64_t t0) {
     gcache_t *c = sched.allp[i]->gc;
     gcache_release_all(c);
     alloc += c->alloc_bytes;
-    c->alloc_bytes = 0;
+    __atomic_store_n(&c->alloc_bytes, 0, __ATOMIC_RELAXED);
     atomic_add_relaxed(&gc.heap_objects, c->alloc_objects);
-    c->alloc_objects = 0;
+    __atomic_store_n(&c->alloc_objects, 0, __ATOMIC_RELAXED);
   }
   atomic_add_relaxed(&gc.total_alloc, alloc);
   uint64_t marked = atomic_load_relaxed(&gc.bytes_marked);
@@ -976,7 +993,9 @@ static void mark_termination(int64_t t0) {
                 ((double)scanw * (1 - gcfrac));
     cons_mark_hist[cons_mark_i++ % 4] = cm;
   }
+  hl_lock(&stats_lock);
   gc.heap_marked = marked;
+  hl_unlock(&stats_lock);
   gc.last_scan_work = (uint64_t)scanw;
   atomic_store_relaxed(&gc.heap_live, marked);
   pacer_set_goal();
@@ -987,10 +1006,12 @@ static void mark_termination(int64_t t0) {
   cycle_stw2_ns = t1 - t0;
   record_pause(t1 - t0);
   uint64_t n = atomic_load_relaxed(&gc.numgc);
+  hl_lock(&stats_lock);
   gc.pause_ns[n % HL_GC_PAUSES] = (uint64_t)cycle_stw_ns;
   gc.pause_end[n % HL_GC_PAUSES] = (uint64_t)t1;
   gc.pause_total_ns += (uint64_t)cycle_stw_ns;
   gc.last_gc_end = (uint64_t)t1;
+  hl_unlock(&stats_lock);
   if (cycle_forced)
     atomic_add_relaxed(&gc.numforced, 1);
   atomic_store_release(&gc.numgc, n + 1);
@@ -1063,6 +1084,7 @@ HL_API int64_t hl_gc_set_memlimit(int64_t bytes) {
 HL_API void hl_gc_stats(hl_gc_stats_t *st) {
   gc_init_once();
   memset(st, 0, sizeof *st);
+  hl_lock(&stats_lock);
   st->numgc = atomic_load_acquire(&gc.numgc);
   st->numforced = atomic_load_relaxed(&gc.numforced);
   memcpy(st->pause_ns, gc.pause_ns, sizeof st->pause_ns);
@@ -1070,6 +1092,8 @@ HL_API void hl_gc_stats(hl_gc_stats_t *st) {
   st->pause_total_ns = gc.pause_total_ns;
   st->pause_max_ns = gc.pause_max_ns;
   st->heap_live = gc.heap_marked;
+  st->last_gc_end = gc.last_gc_end;
+  hl_unlock(&stats_lock);
   st->heap_goal = atomic_load_relaxed(&gc.heap_goal);
   uint64_t pending = 0, objs = 0;
   for (int i = 0; i < sched.gomaxprocs; i++) {
@@ -1092,7 +1116,6 @@ HL_API void hl_gc_stats(hl_gc_stats_t *st) {
   st->assist_ns = (uint64_t)atomic_load_relaxed(&gc.assist_ns);
   st->mark_worker_ns = (uint64_t)(atomic_load_relaxed(&gc.worker_ns) +
                                   atomic_load_relaxed(&idle_worker_ns));
-  st->last_gc_end = gc.last_gc_end;
   st->gc_percent = atomic_load_relaxed(&gc.gcpercent);
   st->memory_limit = atomic_load_relaxed(&gc.memlimit);
   if (hl_debug.sbrk) /* everything handed out stays allocated */
@@ -1272,6 +1295,7 @@ HL_API void *hl_alloc_conservative(size_t size) {
 HL_API size_t hl_gc_usable_size(const void *p) {
   if (hl_debug.sbrk)
     return 0; /* objects carry no size in sbrk mode */
+  ensure_swept();
   mspan_t *s;
   uint32_t idx;
   uintptr_t base = gc_find_object((uintptr_t)p, &s, &idx);

@@ -438,7 +438,8 @@ bool gc_sweep_one(void) {
     int spc = s->spanclass;
     gcentral_t *c = &gcentral[spc];
     hl_lock(&c->lock);
-    bool mine = s->state == MSPAN_GC && s->spanclass == spc &&
+    bool mine = __atomic_load_n(&s->state, __ATOMIC_RELAXED) == MSPAN_GC &&
+                s->spanclass == spc &&
                 claim_locked(s, sg);
     hl_unlock(&c->lock);
     if (!mine)
@@ -602,8 +603,8 @@ static void *gc_alloc_large(m_t *mp, size_t size, const hl_type_t *t,
   atomic_add_relaxed(&gc.heap_live, (uint64_t)npages * PAGE_SIZE);
   atomic_add_relaxed(&gc.heap_objects, 1);
   c->check_trigger = true;
-  c->alloc_bytes += size;
-  c->alloc_objects++;
+  GC_OWNER_ADD(c->alloc_bytes, size);
+  GC_OWNER_ADD(c->alloc_objects, 1);
   return (void *)v;
 }
 
@@ -625,7 +626,7 @@ void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
       off = (off + 1) & ~(uintptr_t)1;
     if (c->tiny && off + size <= TINY_SIZE) {
       c->tinyoffset = off + size;
-      c->alloc_bytes += size;
+      GC_OWNER_ADD(c->alloc_bytes, size);
       return (void *)(c->tiny + off);
     }
   }
@@ -652,8 +653,8 @@ void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
     heapbits_set(v, elem, t, n);
   if (gc_marking())
     mark_new(c, s, idx, elem);
-  c->alloc_bytes += elem;
-  c->alloc_objects++;
+  GC_OWNER_ADD(c->alloc_bytes, elem);
+  GC_OWNER_ADD(c->alloc_objects, 1);
   if (noscan && size < TINY_SIZE) {
     c->tiny = v;
     c->tinyoffset = size;
@@ -667,9 +668,13 @@ uintptr_t gc_find_object(uintptr_t p, mspan_t **sp, uint32_t *idxp) {
   heaparena_t *a = arena_of(p);
   if (!a)
     return 0;
+  /* acquire: pairs with pagemap_set's release, so the span's fields are
+   * those it was mapped with (a stale word from a stack may name a page
+   * whose span is being carved meanwhile: its state says so) */
   mspan_t *s =
-      atomic_load_relaxed(&a->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
-  if (!s || s->state != MSPAN_GC || p < s->base ||
+      atomic_load_acquire(&a->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
+  if (!s || __atomic_load_n(&s->state, __ATOMIC_RELAXED) != MSPAN_GC ||
+      p < s->base ||
       p - s->base >= (uintptr_t)s->npages * PAGE_SIZE)
     return 0;
   uint32_t idx;

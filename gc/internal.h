@@ -140,6 +140,23 @@ typedef struct gcstate {
 extern HL_HIDDEN gcstate_t gc;
 extern HL_HIDDEN gcentral_t gcentral[NUM_SPANCLASS];
 
+/* Adds to a counter written by its owner only and read by others
+ * (hl_gc_stats): a relaxed load and store, no read-modify-write. */
+#define GC_OWNER_ADD(x, v)                                                     \
+  __atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + (v),        \
+                   __ATOMIC_RELAXED)
+
+/* Relaxed atomic doubles (the pacer's ratios: written by whoever revises
+ * them, read by every assist). */
+static inline double gc_load_d(const double *p) {
+  double v;
+  __atomic_load(p, &v, __ATOMIC_RELAXED);
+  return v;
+}
+static inline void gc_store_d(double *p, double v) {
+  __atomic_store(p, &v, __ATOMIC_RELAXED);
+}
+
 static inline bool gc_marking(void) {
   return atomic_load_relaxed(&gc.phase) != GC_OFF;
 }

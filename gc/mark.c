@@ -43,12 +43,14 @@
 static void lf_push(_Atomic uintptr_t *head, workbuf_t *b) {
   uintptr_t old = atomic_load_relaxed(head), nw;
   do {
-    b->next = (workbuf_t *)(old & LF_PTR_MASK);
+    /* atomic: a concurrent lf_pop may read next of a b it saw earlier */
+    __atomic_store_n(&b->next, (workbuf_t *)(old & LF_PTR_MASK),
+                     __ATOMIC_RELAXED);
     nw = ((old & ~LF_PTR_MASK) + ((uintptr_t)1 << 48)) | (uintptr_t)b;
   } while (!atomic_cas_weak_acq_rel(head, &old, nw));
 }
 
-GC_NOSAN static workbuf_t *lf_pop(_Atomic uintptr_t *head) {
+static workbuf_t *lf_pop(_Atomic uintptr_t *head) {
   uintptr_t old = atomic_load_acquire(head), nw;
   for (;;) {
     workbuf_t *b = (workbuf_t *)(old & LF_PTR_MASK);
@@ -282,7 +284,7 @@ HL_API void hl_gc_wb_slow(void **slot, void *val) {
     hl_misuse("HL_STORE: called outside a goroutine (the collected heap "
               "is used from goroutines under hl_main)");
   mp = rt_enter(mp->curg);
-  if (hl_gc_wb_enabled) {
+  if (__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) {
     gcache_t *c = mp->p->gc;
     wbbuf_put(c, (uintptr_t)__atomic_load_n(slot, __ATOMIC_RELAXED));
     wbbuf_put(c, (uintptr_t)val);
@@ -292,14 +294,14 @@ HL_API void hl_gc_wb_slow(void **slot, void *val) {
 }
 
 static void *wb_bulk(void *dst, const void *src, size_t n, bool move) {
-  if (hl_likely(!hl_gc_wb_enabled) || n < 8) {
+  if (hl_likely(!__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) || n < 8) {
     return move ? memmove(dst, src, n) : memcpy(dst, src, n);
   }
   m_t *mp = tls_m;
   if (!mp || !mp->curg)
     hl_misuse("hl_wb_memmove: called outside a goroutine");
   mp = rt_enter(mp->curg);
-  if (hl_gc_wb_enabled) {
+  if (__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) {
     gcache_t *c = mp->p->gc;
     const uintptr_t *d = (const uintptr_t *)(((uintptr_t)dst + 7) & ~(uintptr_t)7);
     const uintptr_t *de = (const uintptr_t *)(((uintptr_t)dst + n) & ~(uintptr_t)7);
@@ -328,7 +330,7 @@ HL_API void *hl_wb_memcpy(void *dst, const void *src, size_t n) {
  * critical section (on a P). */
 GC_NOSAN void gc_shade_words(const void *p, size_t n) {
   m_t *mp = tls_m;
-  if (!mp || !mp->p || !hl_gc_wb_enabled)
+  if (!mp || !mp->p || !__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED))
     return;
   gcache_t *c = mp->p->gc;
   const uintptr_t *w = (const uintptr_t *)(((uintptr_t)p + 7) & ~(uintptr_t)7);

@@ -159,7 +159,7 @@ static inline void *chanbuf(hl_chan_t *c, size_t i) {
 static inline void chan_copy(hl_chan_t *c, void *dst, const void *src) {
   /* while the collector marks, the value is shaded: it may move from a
    * scanned stack into an unscanned buffer or back (gc/mark.c) */
-  if (hl_unlikely(hl_gc_wb_enabled) && c->elemsize >= 8 && gc_shade_hook)
+  if (hl_unlikely(__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) && c->elemsize >= 8 && gc_shade_hook)
     gc_shade_hook(src, c->elemsize);
   /* constant sizes let the compiler inline the common word copies */
   switch (c->elemsize) {

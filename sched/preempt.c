@@ -135,7 +135,8 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc) {
     goto out;
   p_t *pp = mp->p;
   if (!mp->curg || mp->locks != 0 || hl_lock_depth != 0 || !pp ||
-      atomic_load_relaxed(&pp->schedtick) != pp->preempt_tick)
+      atomic_load_relaxed(&pp->schedtick) !=
+          __atomic_load_n(&pp->preempt_tick, __ATOMIC_RELAXED))
     goto out;
   mcache_t *spare = atomic_exchange_acq_rel(&pp->spare_mcache, NULL);
   if (!spare)
@@ -200,8 +201,8 @@ void preempt_check(int64_t now) {
       continue;
     /* first ask politely: its next runtime call yields */
     if (!atomic_load_relaxed(&pp->preempt_coop) ||
-        pp->preempt_tick != tick) {
-      pp->preempt_tick = tick;
+        __atomic_load_n(&pp->preempt_tick, __ATOMIC_RELAXED) != tick) {
+      __atomic_store_n(&pp->preempt_tick, tick, __ATOMIC_RELAXED);
       atomic_store_relaxed(&pp->preempt_coop, 1);
       continue;
     }
@@ -211,7 +212,7 @@ void preempt_check(int64_t now) {
       if (!atomic_cas_strong_acq_rel(&pp->spare_mcache, &none, c))
         mcache_destroy(c);
     }
-    pp->preempt_tick = tick;
+    __atomic_store_n(&pp->preempt_tick, tick, __ATOMIC_RELAXED);
     atomic_store_release(&mp->preempt_request, 1);
     syscall(SYS_tgkill, getpid(), mp->tid, SIGURG);
   }

@@ -1664,7 +1664,8 @@ void stw_stop(int reason) {
           if (!atomic_cas_strong_acq_rel(&pp->spare_mcache, &none, c))
             mcache_destroy(c);
         }
-        pp->preempt_tick = atomic_load_relaxed(&pp->schedtick);
+        __atomic_store_n(&pp->preempt_tick, atomic_load_relaxed(&pp->schedtick),
+                         __ATOMIC_RELAXED);
         atomic_store_release(&pm->preempt_request, 1);
         syscall(SYS_tgkill, getpid(), pm->tid, SIGURG);
       }

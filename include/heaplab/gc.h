@@ -142,7 +142,8 @@ HL_API void hl_gc_wb_slow(void **slot, void *val);
 #define HL_STORE(dst, val)                                              \
   do {                                                                  \
     __typeof__(dst) hl__v = (val);                                      \
-    if (__builtin_expect(hl_gc_wb_enabled != 0, 0))                     \
+    if (__builtin_expect(__atomic_load_n(&hl_gc_wb_enabled,             \
+                                         __ATOMIC_RELAXED) != 0, 0))    \
       hl_gc_wb_slow((void **)(void *)&(dst), (void *)hl__v);            \
     else                                                                \
       (dst) = hl__v;                                                    \
