@@ -41,6 +41,9 @@ void hl_unlock_slow(hl_lock_t *m);
 static inline void hl_lock(hl_lock_t *m) {
   uint32_t expected = 0;
   hl_lock_depth++;
+  /* the preemption signal reads hl_lock_depth on this thread: counted
+   * before the lock can be held */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   /* acquire: pairs with the release in hl_unlock. */
   if (hl_likely(atomic_cas_weak_acquire(&m->state, &expected, 1)))
     return;
@@ -49,15 +52,19 @@ static inline void hl_lock(hl_lock_t *m) {
 
 static inline bool hl_trylock(hl_lock_t *m) {
   uint32_t expected = 0;
+  hl_lock_depth++;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   bool ok = atomic_cas_strong_acq_rel(&m->state, &expected, 1);
-  hl_lock_depth += ok;
+  hl_lock_depth -= !ok;
   return ok;
 }
 
 static inline void hl_unlock(hl_lock_t *m) {
-  hl_lock_depth--;
   /* release: pairs with the acquire in hl_lock. */
-  if (hl_unlikely(atomic_exchange_release(&m->state, 0) == 2))
+  uint32_t old = atomic_exchange_release(&m->state, 0);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST); /* uncounted once released */
+  hl_lock_depth--;
+  if (hl_unlikely(old == 2))
     hl_unlock_slow(m);
 }
 
@@ -72,6 +79,7 @@ typedef struct hl_spinlock {
 
 static inline void hl_spin_lock(hl_spinlock_t *l) {
   hl_lock_depth++;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   for (;;) {
     uint32_t e = 0;
     /* acquire: pairs with the release in hl_spin_unlock. */
@@ -82,8 +90,9 @@ static inline void hl_spin_lock(hl_spinlock_t *l) {
   }
 }
 static inline void hl_spin_unlock(hl_spinlock_t *l) {
-  hl_lock_depth--;
   atomic_store_release(&l->locked, 0);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  hl_lock_depth--;
 }
 
 #endif

