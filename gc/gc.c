@@ -309,8 +309,8 @@ static bool cycle_forced;
 static void record_pause(int64_t ns) {
   cycle_stw_ns += ns;
   atomic_add_relaxed(&gc.stw_ns_cpu, ns * sched.gomaxprocs);
-  if ((uint64_t)ns > gc.pause_max_ns)
-    gc.pause_max_ns = (uint64_t)ns;
+  if ((uint64_t)ns > gc.pause_max_ns) /* relaxed: hl_gc_stats, any thread */
+    __atomic_store_n(&gc.pause_max_ns, (uint64_t)ns, __ATOMIC_RELAXED);
 }
 
 static _Atomic int64_t idle_worker_ns;
@@ -954,7 +954,7 @@ static void mark_termination(int64_t t0) {
                 ((double)scanw * (1 - gcfrac));
     cons_mark_hist[cons_mark_i++ % 4] = cm;
   }
-  gc.heap_marked = marked;
+  __atomic_store_n(&gc.heap_marked, marked, __ATOMIC_RELAXED);
   gc.last_scan_work = (uint64_t)scanw;
   atomic_store_relaxed(&gc.heap_live, marked);
   pacer_set_goal();
@@ -965,10 +965,15 @@ static void mark_termination(int64_t t0) {
   cycle_stw2_ns = t1 - t0;
   record_pause(t1 - t0);
   uint64_t n = atomic_load_relaxed(&gc.numgc);
-  gc.pause_ns[n % HL_GC_PAUSES] = (uint64_t)cycle_stw_ns;
-  gc.pause_end[n % HL_GC_PAUSES] = (uint64_t)t1;
-  gc.pause_total_ns += (uint64_t)cycle_stw_ns;
-  gc.last_gc_end = (uint64_t)t1;
+  /* relaxed stores: hl_gc_stats reads these from any thread (the
+   * experiment runner's sampler), ordered by the release of numgc below */
+  __atomic_store_n(&gc.pause_ns[n % HL_GC_PAUSES], (uint64_t)cycle_stw_ns,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(&gc.pause_end[n % HL_GC_PAUSES], (uint64_t)t1,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(&gc.pause_total_ns, gc.pause_total_ns + (uint64_t)cycle_stw_ns,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(&gc.last_gc_end, (uint64_t)t1, __ATOMIC_RELAXED);
   if (cycle_forced)
     atomic_add_relaxed(&gc.numforced, 1);
   atomic_store_release(&gc.numgc, n + 1);
@@ -1033,16 +1038,21 @@ HL_API int64_t hl_gc_set_memlimit(int64_t bytes) {
   return old;
 }
 
+/* Callable from any thread, goroutine or not: the fields written during
+ * mark termination are read with relaxed atomic loads (a cycle ending
+ * meanwhile may give a mixed but word-consistent snapshot). */
 HL_API void hl_gc_stats(hl_gc_stats_t *st) {
   gc_init_once();
   memset(st, 0, sizeof *st);
   st->numgc = atomic_load_acquire(&gc.numgc);
   st->numforced = atomic_load_relaxed(&gc.numforced);
-  memcpy(st->pause_ns, gc.pause_ns, sizeof st->pause_ns);
-  memcpy(st->pause_end, gc.pause_end, sizeof st->pause_end);
-  st->pause_total_ns = gc.pause_total_ns;
-  st->pause_max_ns = gc.pause_max_ns;
-  st->heap_live = gc.heap_marked;
+  for (int i = 0; i < HL_GC_PAUSES; i++) {
+    st->pause_ns[i] = __atomic_load_n(&gc.pause_ns[i], __ATOMIC_RELAXED);
+    st->pause_end[i] = __atomic_load_n(&gc.pause_end[i], __ATOMIC_RELAXED);
+  }
+  st->pause_total_ns = __atomic_load_n(&gc.pause_total_ns, __ATOMIC_RELAXED);
+  st->pause_max_ns = __atomic_load_n(&gc.pause_max_ns, __ATOMIC_RELAXED);
+  st->heap_live = __atomic_load_n(&gc.heap_marked, __ATOMIC_RELAXED);
   st->heap_goal = atomic_load_relaxed(&gc.heap_goal);
   uint64_t pending = 0, objs = 0;
   for (int i = 0; i < sched.gomaxprocs; i++) {
@@ -1065,7 +1075,7 @@ HL_API void hl_gc_stats(hl_gc_stats_t *st) {
   st->assist_ns = (uint64_t)atomic_load_relaxed(&gc.assist_ns);
   st->mark_worker_ns = (uint64_t)(atomic_load_relaxed(&gc.worker_ns) +
                                   atomic_load_relaxed(&idle_worker_ns));
-  st->last_gc_end = gc.last_gc_end;
+  st->last_gc_end = __atomic_load_n(&gc.last_gc_end, __ATOMIC_RELAXED);
   st->gc_percent = atomic_load_relaxed(&gc.gcpercent);
   st->memory_limit = atomic_load_relaxed(&gc.memlimit);
 }

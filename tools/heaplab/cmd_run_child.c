@@ -24,6 +24,9 @@
  *  4. the result is written to TMPFILE; exit status 0 (checks passed) or 1.
  * When the series fills its buffer, every other sample is dropped and the
  * interval doubles, so a long run keeps an even, bounded series.
+ *
+ * Test hook: HLRUN_TEST_CRASH=1 kills the child (SIGKILL) after the
+ * workload, before any result is written: the parent's "crashed" path.
  */
 #include "tools/heaplab/cmd.h"
 #include "tools/heaplab/experiment.h"
@@ -33,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +149,9 @@ static int child_main(void *arg) {
   int err = cfg->w->run(cfg->values, cfg->strategy,
                         c->verbose ? stderr : NULL, &m);
   int64_t t_end = hl_nanotime();
+
+  if (getenv("HLRUN_TEST_CRASH") && getenv("HLRUN_TEST_CRASH")[0] == '1')
+    raise(SIGKILL);
 
   /* 3. totals */
   atomic_store_explicit(&sp.stop, 1, memory_order_release);
