@@ -40,10 +40,17 @@ do for [term in terms] {
     set terminal svg size 1000,600 noenhanced
     set output out.".svg"
   }
-  plot for [i=1:words(files)] word(files, i) using 2:3 with lines lw 2 \
-         lc i title title(i), \
-       for [i=1:words(files)] for [c=4:(pct ? ncols(word(files, i)) - 1 : 3)] \
-         word(files, i) using 2:c with lines dt 2 lc i \
-         title title(i)." ".colname(word(files, i), c)
+  # (an empty inner iteration would make gnuplot warn about a data file
+  # with no points: the percentile curves get a plot command of their own)
+  if (pct) {
+    plot for [i=1:words(files)] word(files, i) using 2:3 with lines lw 2 \
+           lc i title title(i), \
+         for [i=1:words(files)] for [c=4:ncols(word(files, i)) - 1] \
+           word(files, i) using 2:c with lines dt 2 lc i \
+           title title(i)." ".colname(word(files, i), c)
+  } else {
+    plot for [i=1:words(files)] word(files, i) using 2:3 with lines lw 2 \
+           lc i title title(i)
+  }
   unset output
 }
