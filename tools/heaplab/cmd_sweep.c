@@ -63,7 +63,9 @@ typedef struct list {
   int n;
 } list_t;
 
-/* Splits a copy of s at commas into l; -1 on an empty item or too many. */
+/* Splits a copy of s at commas into l; -1 on an empty item or too many.
+ * The copy is never freed: l's values point into it until the command
+ * ends. */
 static int split(const char *s, list_t *l) {
   char *copy = strdup(s), *save = NULL;
   l->n = 0;
@@ -293,11 +295,9 @@ static int sweep_run(int argc, char **argv) {
       }
       if (tty)
         fprintf(stderr, "\r\033[K");
-      if (s != RUN_INTERRUPTED) {
-        char path[PATH_MAX];
-        run_result_path(&cells[c], rep, outdir, path, sizeof path);
-        run_print_line(&cells[c], rep, path);
-      }
+      char path[PATH_MAX];
+      run_result_path(&cells[c], rep, outdir, path, sizeof path);
+      run_print_line(&cells[c], rep, path);
       ran++;
       spent += secs;
       failed |= s != RUN_OK;
