@@ -938,9 +938,9 @@ static void mark_termination(int64_t t0) {
     gcache_t *c = sched.allp[i]->gc;
     gcache_release_all(c);
     alloc += c->alloc_bytes;
-    c->alloc_bytes = 0;
+    __atomic_store_n(&c->alloc_bytes, 0, __ATOMIC_RELAXED); /* hl_gc_stats */
     atomic_add_relaxed(&gc.heap_objects, c->alloc_objects);
-    c->alloc_objects = 0;
+    __atomic_store_n(&c->alloc_objects, 0, __ATOMIC_RELAXED);
   }
   atomic_add_relaxed(&gc.total_alloc, alloc);
   uint64_t marked = atomic_load_relaxed(&gc.bytes_marked);

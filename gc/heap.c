@@ -602,8 +602,7 @@ static void *gc_alloc_large(m_t *mp, size_t size, const hl_type_t *t,
   atomic_add_relaxed(&gc.heap_live, (uint64_t)npages * PAGE_SIZE);
   atomic_add_relaxed(&gc.heap_objects, 1);
   c->check_trigger = true;
-  c->alloc_bytes += size;
-  c->alloc_objects++;
+  gcache_count(c, size, 1);
   return (void *)v;
 }
 
@@ -625,7 +624,7 @@ void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
       off = (off + 1) & ~(uintptr_t)1;
     if (c->tiny && off + size <= TINY_SIZE) {
       c->tinyoffset = off + size;
-      c->alloc_bytes += size;
+      gcache_count(c, size, 0);
       return (void *)(c->tiny + off);
     }
   }
@@ -652,8 +651,7 @@ void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
     heapbits_set(v, elem, t, n);
   if (gc_marking())
     mark_new(c, s, idx, elem);
-  c->alloc_bytes += elem;
-  c->alloc_objects++;
+  gcache_count(c, elem, 1);
   if (noscan && size < TINY_SIZE) {
     c->tiny = v;
     c->tinyoffset = size;

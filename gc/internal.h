@@ -79,6 +79,18 @@ typedef struct gcache {
   bool check_trigger;
 } gcache_t;
 
+/* The owner's update of its P's allocation counters: relaxed atomic
+ * stores (plain stores on x86-64 and AArch64) because hl_gc_stats reads
+ * them from any thread; the owner is their only writer, so the read-add
+ * needs no RMW. */
+static inline void gcache_count(gcache_t *c, uint64_t bytes,
+                                uint64_t objects) {
+  __atomic_store_n(&c->alloc_bytes, c->alloc_bytes + bytes, __ATOMIC_RELAXED);
+  if (objects)
+    __atomic_store_n(&c->alloc_objects, c->alloc_objects + objects,
+                     __ATOMIC_RELAXED);
+}
+
 /* gcentral: spans of one spanclass no P owns, split by whether they are
  * swept for the current sweepgen: set (sg / 2) % 2 is swept. */
 typedef struct gcentral {
