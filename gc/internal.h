@@ -81,6 +81,7 @@ typedef struct gcache {
   uintptr_t sbrk_cur, sbrk_end;
 } gcache_t;
 
+
 /* gcentral: spans of one spanclass no P owns, split by whether they are
  * swept for the current sweepgen: set (sg / 2) % 2 is swept. */
 typedef struct gcentral {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/deps.sh — installs the Debian packages heaplab needs, only those
-# missing (fast when everything is in place). Sourced by demo.sh/test.sh,
+# missing (fast when everything is in place). Sourced by demo.sh,
+# alloc_demo.sh and test.sh,
 # or run alone (`scripts/deps.sh --aarch64`: the optional AArch64 cross
 # tools instead). Needs root (or sudo) the first time.
 set -euo pipefail

@@ -209,6 +209,10 @@ typedef struct hl_gc_stats {
   int64_t memory_limit;    /* current HLMEMLIMIT (INT64_MAX: none) */
 } hl_gc_stats_t;
 
+/* Fills st. May be called from any thread, a goroutine or not (the
+ * experiment runner samples it from a plain thread while a workload
+ * runs); a cycle ending meanwhile may give a snapshot mixing its figures
+ * with the previous cycle's. */
 HL_API void hl_gc_stats(hl_gc_stats_t *st);
 
 #ifdef __cplusplus

@@ -15,13 +15,18 @@
 
 typedef struct hl_cmd {
   const char *name;
-  const char *summary; /* one line for `heaplab help` */
+  const char *summary; /* one line for `heaplab help`; NULL: hidden */
   int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
   void (*usage)(FILE *out);
 } hl_cmd_t;
 
 extern const hl_cmd_t cmd_trace;
 extern const hl_cmd_t cmd_mmu;
+extern const hl_cmd_t cmd_run;
+extern const hl_cmd_t cmd_run_child; /* hidden: started by run and sweep */
+extern const hl_cmd_t cmd_sweep;
+extern const hl_cmd_t cmd_compare;
+extern const hl_cmd_t cmd_plot;
 
 /* Prints "heaplab NAME: message", the usage of c, returns 2. */
 int cli_usage_error(const hl_cmd_t *c, const char *fmt, ...)

@@ -12,15 +12,16 @@
 #include <string.h>
 
 static const hl_cmd_t *const commands[] = {
-    &cmd_trace,
-    &cmd_mmu,
+    &cmd_run,   &cmd_sweep, &cmd_compare,   &cmd_plot,
+    &cmd_trace, &cmd_mmu,   &cmd_run_child,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out) {
   fprintf(out, "usage: heaplab COMMAND [ARGS]\n\ncommands:\n");
   for (size_t i = 0; i < NCOMMANDS; i++)
-    fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+    if (commands[i]->summary)
+      fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
   fprintf(out, "\n'heaplab help COMMAND' shows a command's usage.\n");
 }
 
