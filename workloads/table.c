@@ -60,15 +60,47 @@ static const wl_workload_t wl_gcbench = {
     "gcbench", "Boehm and Ellis's GCBench (top-down and bottom-up trees)",
     gcb_params, sizeof gcb_params / sizeof gcb_params[0], NULL, gcb_run};
 
+/* --------------------------------------------------------------- poolbench */
+
+static const wl_param_t pb_params[] = {
+    {"pattern", 0, 0, 1, "0: request buffers, 1: parser documents"},
+    {"goroutines", 8, 1, 4096, "goroutines sharing the operations"},
+    {"ops", 0, 0, 1000000000L,
+     "requests or documents (0: 200000 or 2000, about 1 s)"},
+    {"bufsize", 4096, 64, 1 << 20, "request: data bytes per buffer"},
+    {"objects", 256, 1, 1000000, "parser: tokens per document"},
+    {"strlen", 24, 1, 1024, "parser: mean token text length"},
+};
+
+static int pb_run(const long *v, int strategy, FILE *out, wl_metrics_t *m) {
+  wl_poolbench_params_t p = {.pattern = (int)v[0],
+                             .strategy = strategy,
+                             .goroutines = (int)v[1],
+                             .ops = v[2],
+                             .bufsize = (int)v[3],
+                             .objects = (int)v[4],
+                             .strlen = (int)v[5]};
+  return wl_poolbench_run(&p, out, m);
+}
+
+static const wl_workload_t wl_poolbench = {
+    "poolbench",
+    "allocation strategies (none, pool, slab, freelist, region) on request "
+    "buffers or parser documents",
+    pb_params, sizeof pb_params / sizeof pb_params[0],
+    wl_poolbench_strategies, pb_run};
+
 /* ------------------------------------------------------------------ table */
 
 const wl_workload_t *const wl_workloads[] = {&wl_binarytrees, &wl_gcbench,
-                                             NULL};
+                                             &wl_poolbench, NULL};
 
 _Static_assert(sizeof bt_params / sizeof bt_params[0] <= WL_MAX_PARAMS,
                "binarytrees: more parameters than WL_MAX_PARAMS");
 _Static_assert(sizeof gcb_params / sizeof gcb_params[0] <= WL_MAX_PARAMS,
                "gcbench: more parameters than WL_MAX_PARAMS");
+_Static_assert(sizeof pb_params / sizeof pb_params[0] <= WL_MAX_PARAMS,
+               "poolbench: more parameters than WL_MAX_PARAMS");
 
 const wl_workload_t *wl_find(const char *name) {
   for (int i = 0; wl_workloads[i] != NULL; i++)
