@@ -43,6 +43,10 @@ step "AddressSanitizer + UBSan tests"
   ctest --output-on-failure -j"$jobs" -L "unit|stress" \
     -LE "$labels_exclude|big" "$@") ||
   fail "asan tests"
+# (The collector is not clean under ThreadSanitizer yet — races reported in
+# gc/ and stw_stop by gc.stress_mutate as well — so of the pool tests only
+# the one that runs no cycle is here; pools.stress_pool_* reports no race
+# in pools/ itself.)
 step "ThreadSanitizer build (build-tsan/): concurrency tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_WERROR=ON \
   -DHL_SANITIZE=thread -DHL_BUILD_BENCH=OFF >/dev/null ||
@@ -51,7 +55,7 @@ cmake --build build-tsan -j"$jobs" || fail "build tsan"
 (cd build-tsan &&
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --output-on-failure -j"$jobs" \
-    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]" \
+    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]|^pools[.]test_pool_steal$" \
     -LE "$labels_exclude|big" "$@") || fail "tsan tests"
 # 4. AArch64 under qemu-user (about 20 s, plus the build), when the cross
 #    tools are installed (scripts/deps.sh --aarch64); skipped otherwise.

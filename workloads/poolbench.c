@@ -92,6 +92,28 @@ static inline uint64_t mix(uint64_t x) {
   return x;
 }
 
+/* A task's slabs and region: their allocations into the task's counts;
+ * the region is destroyed. */
+static void task_finish(struct pb_task *t, hl_slab_t *s1, hl_slab_t *s2,
+                        hl_region_t *rg) {
+  if (s1) {
+    hl_slab_stats_t a, c;
+    hl_slab_stats(s1, &a);
+    hl_slab_stats(s2, &c);
+    t->objects += a.slabs + c.slabs;
+    t->bytes += a.bytes + c.bytes;
+    t->slab_objects += a.objects + c.objects;
+    t->slab_slabs += a.slabs + c.slabs;
+  }
+  if (rg) {
+    hl_region_stats_t st;
+    hl_region_stats(rg, &st);
+    t->region_allocs += st.allocs;
+    t->region_chunks += st.chunks;
+    hl_region_destroy(rg);
+  }
+}
+
 /* ------------------------------------------------------------ request */
 
 static void *rq_new(void *arg) {
@@ -175,22 +197,7 @@ static void rq_task(struct pb_task *t) {
     default: break; /* dropped */
     }
   }
-  if (hs) {
-    hl_slab_stats_t a, c;
-    hl_slab_stats(hs, &a);
-    hl_slab_stats(ds, &c);
-    t->objects += a.slabs + c.slabs;
-    t->bytes += a.bytes + c.bytes;
-    t->slab_objects += a.objects + c.objects;
-    t->slab_slabs += a.slabs + c.slabs;
-  }
-  if (rg) {
-    hl_region_stats_t st;
-    hl_region_stats(rg, &st);
-    t->region_allocs += st.allocs;
-    t->region_chunks += st.chunks;
-    hl_region_destroy(rg);
-  }
+  task_finish(t, hs, ds, rg);
 }
 
 /* ------------------------------------------------------------- parser */
@@ -302,22 +309,7 @@ static void doc_task(struct pb_task *t) {
     default: break;
     }
   }
-  if (ts) {
-    hl_slab_stats_t a, c;
-    hl_slab_stats(ts, &a);
-    hl_slab_stats(xs, &c);
-    t->objects += a.slabs + c.slabs;
-    t->bytes += a.bytes + c.bytes;
-    t->slab_objects += a.objects + c.objects;
-    t->slab_slabs += a.slabs + c.slabs;
-  }
-  if (rg) {
-    hl_region_stats_t st;
-    hl_region_stats(rg, &st);
-    t->region_allocs += st.allocs;
-    t->region_chunks += st.chunks;
-    hl_region_destroy(rg);
-  }
+  task_finish(t, ts, xs, rg);
 }
 
 static void pb_goroutine(void *arg) {
@@ -332,7 +324,7 @@ static void pb_goroutine(void *arg) {
 /* ---------------------------------------------------------------- run */
 
 static long default_ops(int pattern) {
-  return pattern == WL_POOL_REQUEST ? 200000 : 2000;
+  return pattern == WL_POOL_REQUEST ? 200000 : 20000;
 }
 
 int wl_poolbench_run(const wl_poolbench_params_t *p, FILE *out,

@@ -66,7 +66,7 @@ static const wl_param_t pb_params[] = {
     {"pattern", 0, 0, 1, "0: request buffers, 1: parser documents"},
     {"goroutines", 8, 1, 4096, "goroutines sharing the operations"},
     {"ops", 0, 0, 1000000000L,
-     "requests or documents (0: 200000 or 2000, about 1 s)"},
+     "requests or documents (0: 200000 or 20000, about 1 s)"},
     {"bufsize", 4096, 64, 1 << 20, "request: data bytes per buffer"},
     {"objects", 256, 1, 1000000, "parser: tokens per document"},
     {"strlen", 24, 1, 1024, "parser: mean token text length"},

@@ -177,7 +177,7 @@ typedef struct wl_poolbench_params {
   int strategy;   /* index in wl_poolbench_strategies (default 0: none) */
   int goroutines; /* default 8 (1..4096) */
   long ops;       /* requests or documents; 0 (default): 200000 requests
-                     or 2000 documents, about 1 s each (0..1e9) */
+                     or 20000 documents, about 1 s each (0..1e9) */
   int bufsize;    /* request: data bytes per buffer (default 4096; 64..1 MiB) */
   int objects;    /* parser: tokens per document (default 256; 1..1e6) */
   int strlen;     /* parser: mean text length (default 24; 1..1024) */

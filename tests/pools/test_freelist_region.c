@@ -8,6 +8,7 @@
 #include "../sched/harness.h"
 #include "heaplab/gc.h"
 #include "heaplab/pools.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -23,23 +24,6 @@ static void *count_new(void *arg) {
   (void)arg;
   atomic_fetch_add(&news, 1);
   return hl_new(OBJ_T);
-}
-
-static void count_fin(void *obj, void *arg) {
-  (void)obj;
-  atomic_fetch_add((_Atomic int *)arg, 1);
-}
-
-static __attribute__((noinline)) void scrub_stack(void) {
-  volatile char junk[8192];
-  memset((char *)junk, 0, sizeof junk);
-}
-
-static void settle(void) {
-  for (int i = 0; i < 20; i++) {
-    hl_yield();
-    hl_sleep(HL_MILLISECOND / 4);
-  }
 }
 
 /* ------------------------------------------------------------ freelist */

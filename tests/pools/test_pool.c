@@ -14,6 +14,7 @@
 #include "../sched/harness.h"
 #include "heaplab/gc.h"
 #include "heaplab/pools.h"
+#include "helpers.h"
 
 #include <stdatomic.h>
 
@@ -141,11 +142,6 @@ static void test_victim_across_two_collections(void **state) {
 /* ------------------------------------------------------------ liveness */
 
 static _Atomic int finalized;
-static void count_fin(void *obj, void *arg) {
-  (void)obj;
-  atomic_fetch_add((_Atomic int *)arg, 1);
-}
-
 /* Puts n objects with finalizers into p from a frame of its own, leaving
  * no pointer to them on the caller's stack. */
 static __attribute__((noinline)) void put_finalized(hl_pool_t *p, int n) {
@@ -154,18 +150,6 @@ static __attribute__((noinline)) void put_finalized(hl_pool_t *p, int n) {
     o->id = 7;
     hl_set_finalizer(o, count_fin, (void *)&finalized);
     hl_pool_put(p, o);
-  }
-}
-
-static __attribute__((noinline)) void scrub_stack(void) {
-  volatile char junk[8192];
-  memset((char *)junk, 0, sizeof junk);
-}
-
-static void settle(void) {
-  for (int i = 0; i < 20; i++) {
-    hl_yield();
-    hl_sleep(HL_MILLISECOND / 4);
   }
 }
 

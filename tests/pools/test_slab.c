@@ -9,6 +9,7 @@
 #include "../sched/harness.h"
 #include "heaplab/gc.h"
 #include "heaplab/pools.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -22,23 +23,6 @@ struct item {
 
 /* arg: the test's own counter (a finalizer of an earlier test's object
  * may run late, during another test) */
-static void count_fin(void *obj, void *arg) {
-  (void)obj;
-  atomic_fetch_add((_Atomic int *)arg, 1);
-}
-
-static __attribute__((noinline)) void scrub_stack(void) {
-  volatile char junk[8192];
-  memset((char *)junk, 0, sizeof junk);
-}
-
-static void settle(void) {
-  for (int i = 0; i < 20; i++) {
-    hl_yield();
-    hl_sleep(HL_MILLISECOND / 4);
-  }
-}
-
 static void test_basic(void **state) {
   (void)state;
   hl_slab_t *s = hl_slab_create(ITEM_T, BATCH);
