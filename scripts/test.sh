@@ -52,7 +52,7 @@ cmake --build build-tsan -j"$jobs" || fail "build tsan"
 (cd build-tsan &&
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --output-on-failure -j"$jobs" \
-    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]|^gc[.]|^workloads[.]" \
+    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]|^gc[.]|^workloads[.]|^pools[.]" \
     -E "^gc[.]test_latency$" \
     -LE "$labels_exclude|big" "$@") || fail "tsan tests"
 # 4. AArch64 under qemu-user (about 20 s, plus the build), when the cross

@@ -61,6 +61,38 @@ static const wl_workload_t wl_gcbench = {
     "gcbench", "Boehm and Ellis's GCBench (top-down and bottom-up trees)",
     gcb_params, sizeof gcb_params / sizeof gcb_params[0], NULL, gcb_run};
 
+/* --------------------------------------------------------------- poolbench */
+
+static const wl_param_t pb_params[] = {
+    {"pattern", 0, 0, 1, "0: request buffers, 1: parser documents"},
+    {"goroutines", 8, 1, 4096, "goroutines sharing the operations"},
+    {"ops", 0, 0, 1000000000L,
+     "requests or documents (0: 200000 or 20000, about 1 s)"},
+    {"bufsize", 4096, 64, 1 << 20, "request: data bytes per buffer"},
+    {"objects", 256, 1, 1000000, "parser: tokens per document"},
+    {"strlen", 24, 1, 1024, "parser: mean token text length"},
+};
+
+static int pb_run(const long *v, int strategy, FILE *out, wl_metrics_t *m) {
+  wl_poolbench_params_t p = {.pattern = (int)v[0],
+                             .strategy = strategy,
+                             .goroutines = (int)v[1],
+                             .ops = v[2],
+                             .bufsize = (int)v[3],
+                             .objects = (int)v[4],
+                             .strlen = (int)v[5]};
+  return wl_poolbench_run(&p, out, m);
+}
+
+static const wl_workload_t wl_poolbench = {
+    "poolbench",
+    "allocation strategies (none, pool, slab, freelist, region) on request "
+    "buffers or parser documents",
+    pb_params, sizeof pb_params / sizeof pb_params[0],
+    wl_poolbench_strategies, pb_run};
+
+/* ------------------------------------------------------------------ table */
+
 /* ---------------------------------------------------------------- msgring */
 
 static const wl_param_t mr_params[] = {
@@ -218,6 +250,7 @@ const wl_workload_t *const wl_workloads[] = {
     &wl_prodcons,
     &wl_parser,
     &wl_ptrscalar,
+    &wl_poolbench,
     NULL,
 };
 
@@ -229,6 +262,8 @@ _Static_assert(sizeof lru_params / sizeof lru_params[0] <= WL_MAX_PARAMS,
                "lrucache: more parameters than WL_MAX_PARAMS");
 _Static_assert(sizeof lar_params / sizeof lar_params[0] <= WL_MAX_PARAMS,
                "larson: more parameters than WL_MAX_PARAMS");
+_Static_assert(sizeof pb_params / sizeof pb_params[0] <= WL_MAX_PARAMS,
+               "poolbench: more parameters than WL_MAX_PARAMS");
 
 const wl_workload_t *wl_find(const char *name) {
   for (int i = 0; wl_workloads[i] != NULL; i++)

@@ -410,6 +410,63 @@ typedef struct wl_ptrscalar_params {
  * for its bookkeeping outside the collected heap). */
 int wl_ptrscalar_run(const wl_ptrscalar_params_t *p, FILE *out,
                      wl_metrics_t *m);
+/* --------------------------------------------------------------- poolbench
+ *
+ * Allocation strategies compared (include/heaplab/pools.h, docs/pools.md)
+ * on two patterns, with `goroutines` goroutines sharing `ops` operations:
+ *   - request (pattern 0): each request takes a buffer — a header with two
+ *     pointer fields and a noscan data block of bufsize bytes — fills and
+ *     checks its data, and releases it at the end of the request;
+ *   - parser (pattern 1): each document builds `objects` tokens (a typed
+ *     object and its text, 1..2*strlen-1 bytes) linked in a list, walks
+ *     and checks them, and drops the document as a whole.
+ * Strategies (wl_poolbench_strategies, the table's `strategies`): none
+ * (allocate and drop), pool (hl_pool), slab (per-goroutine hl_slab),
+ * freelist (hl_freelist), region (per-goroutine hl_region, reset per
+ * request or document). Every buffer or token is claimed with an owner
+ * word (compare-and-swap 0 -> goid) while in use: one handed out twice at
+ * once is a failure.
+ * metrics: check/expected = data sums computed arithmetically; objects,
+ * bytes = allocations from the collected heap the run made (counted where
+ * they happen: New functions, slabs, plain allocations); extra figures
+ * (wl_metric): ops_per_s, heap_allocs, heap_alloc_bytes, gc_total_alloc
+ * (hl_gc_stats' total_alloc delta: every collected byte, size-class
+ * rounded), gc_cycles, failures, hit_rate (pool: gets not calling New;
+ * freelist: gets served from the list; slab: objects not needing a new
+ * slab; region: allocations not needing a new chunk; absent for none),
+ * and pool_steals, pool_victim_hits, freelist_drops.
+ */
+enum { WL_POOL_REQUEST = 0, WL_POOL_PARSER = 1 };
+
+typedef struct wl_poolbench_params {
+  int pattern;    /* WL_POOL_REQUEST (default) or WL_POOL_PARSER */
+  int strategy;   /* index in wl_poolbench_strategies (default 0: none) */
+  int goroutines; /* default 8 (1..4096) */
+  long ops;       /* requests or documents; 0 (default): 200000 requests
+                     or 20000 documents, about 1 s each (0..1e9) */
+  int bufsize;    /* request: data bytes per buffer (default 4096; 64..1 MiB) */
+  int objects;    /* parser: tokens per document (default 256; 1..1e6) */
+  int strlen;     /* parser: mean text length (default 24; 1..1024) */
+} wl_poolbench_params_t;
+
+#define WL_POOLBENCH_DEFAULTS                                                  \
+  {                                                                            \
+    .pattern = WL_POOL_REQUEST, .strategy = 0, .goroutines = 8, .ops = 0,      \
+    .bufsize = 4096, .objects = 256, .strlen = 24                              \
+  }
+
+/* "none", "pool", "slab", "freelist", "region", NULL. */
+extern const char *const wl_poolbench_strategies[];
+
+/* Runs poolbench; writes one summary line to out (NULL: none). Returns 0,
+ * -EINVAL or -ENOMEM. */
+int wl_poolbench_run(const wl_poolbench_params_t *p, FILE *out,
+                     wl_metrics_t *m);
+/* The driver: runs every pattern x strategy with base's other parameters
+ * (results[pattern][strategy]). Returns how many runs failed their checks,
+ * or a negative errno from a run. */
+int wl_poolbench_all(const wl_poolbench_params_t *base, FILE *out,
+                     wl_metrics_t results[2][5]);
 
 /* ------------------------------------------- the table, for command lines
  *

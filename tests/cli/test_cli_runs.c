@@ -21,6 +21,13 @@ static const struct {
     {"gcbench",
      {"stretch_depth=10", "long_lived_depth=8", "array_size=4000",
       "max_depth=8"}},
+    {"msgring", {"window=2000", "messages=20000"}},
+    {"lrucache", {"requests=50000", "keys=10000", "capacity=1000"}},
+    {"larson", {"slots=500", "ops=2000", "rounds=4"}},
+    {"prodcons", {"messages=20000"}},
+    {"parser", {"documents=20", "doc_size=8192"}},
+    {"ptrscalar", {"records=20000", "passes=2"}},
+    {"poolbench", {"ops=20000"}},
 };
 
 /* w's options in the quick table (each checked with wl_set: a stale

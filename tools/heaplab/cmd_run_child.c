@@ -141,6 +141,8 @@ static int child_main(void *arg) {
   }
   atomic_init(&sp.stop, 0);
   sp.t0 = hl_nanotime();
+  take_sample(&sp); /* the first here: a run shorter than the thread's
+                     * start-up still has its first and last samples */
   int sampling = pthread_create(&sp.thread, NULL, sampler_main, &sp) == 0;
 
   /* 2. the workload */
