@@ -255,24 +255,40 @@ static void pacer_set_goal(void) {
   atomic_store_relaxed(&gc.trigger, trig);
 }
 
-/* Assist ratio (Go's revise): scan work still expected / heap distance
- * left to the goal. Called at mark start and as work is done. */
+/* heap_live when the cycle started and when its mark ended */
+static uint64_t cycle_heap_start, cycle_heap_markend;
+
+/* Assist ratio (Go's gcControllerState.revise): scan work still expected
+ * / heap distance left to the goal. Called at mark start, when a span is
+ * taken during the mark, and as background work is credited. A heap past
+ * the soft goal is paced against the hard one, 10% above (Go's). */
 static void pacer_revise(void) {
-  double expected = (double)(gc.last_scan_work ? gc.last_scan_work
-                                               : atomic_load_relaxed(&gc.heap_live) / 2);
+  uint64_t live = atomic_load_relaxed(&gc.heap_live);
+  uint64_t goal = atomic_load_relaxed(&gc.heap_goal);
+  double expected = (double)(gc.last_scan_work ? gc.last_scan_work : live / 2);
   double done = (double)atomic_load_relaxed(&gc.scan_work);
+  double hard = goal == UINT64_MAX ? (double)live * 2
+                                   : (double)goal * 1.1;
+  double target = goal == UINT64_MAX ? (double)live * 2 : (double)goal;
+  if (done > expected) {
+    /* More work than the last cycle's. Go assumes the worst case here
+     * (the whole scannable heap) and paces against the hard goal: on a
+     * workload whose live heap varies from cycle to cycle (binary-trees)
+     * that turns half the cycles into assist storms. heaplab assumes a
+     * quarter more than done, bounded by the heap at the start (with
+     * allocate-black nothing newer needs scanning), and keeps the soft
+     * goal until the heap passes it. */
+    double most = (double)cycle_heap_start;
+    expected = done * 1.25 + 1000;
+    if (expected > most && most > done)
+      expected = most;
+  }
+  if ((double)live > target)
+    target = hard;
   double remaining = expected - done;
   if (remaining < 1000)
     remaining = 1000;
-  uint64_t goal = atomic_load_relaxed(&gc.heap_goal);
-  uint64_t live = atomic_load_relaxed(&gc.heap_live);
-  double dist;
-  if (goal == UINT64_MAX)
-    dist = (double)live;
-  else if (live + (1u << 20) < goal)
-    dist = (double)(goal - live);
-  else
-    dist = (double)goal * 0.1; /* past the goal: Go's hard goal (+10%) */
+  double dist = target - (double)live;
   if (dist < 1)
     dist = 1;
   gc_store_d(&gc.assist_work_per_byte, remaining / dist);
@@ -308,7 +324,6 @@ static bool limiter_limiting(void) {
 static int64_t cycle_stw_ns;   /* pauses of the current cycle */
 static int64_t cycle_stw1_ns, cycle_stw2_ns;
 static int64_t cycle_start_ns, cycle_mark_start_ns;
-static uint64_t cycle_heap_start, cycle_heap_markend;
 static int64_t cycle_assist0, cycle_worker0, cycle_idle_ns;
 static bool cycle_forced;
 
@@ -1259,7 +1274,12 @@ static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
   bool yield = false;
   if (hl_unlikely(check)) {
     trace_heap_live(atomic_load_relaxed(&gc.heap_live));
-    yield = gc_marking() && fractional_due(c);
+    if (gc_marking()) {
+      /* Go revises the assist ratio whenever heapLive moves: the nearer
+       * the goal, the more each allocated byte must pay */
+      pacer_revise();
+      yield = fractional_due(c);
+    }
   }
   m_unlock(mp);
   if (hl_unlikely(yield))
