@@ -77,7 +77,7 @@ mspan_t *spanstruct_alloc(void) {
 
 void spanstruct_free(mspan_t *s) {
   HL_ASSERT_INTERNAL(hl_lock_held(&mheap.lock));
-  s->state = MSPAN_DEAD;
+  __atomic_store_n(&s->state, MSPAN_DEAD, __ATOMIC_RELAXED);
   s->next_dead = mheap.deadspans;
   mheap.deadspans = s;
 }
@@ -217,7 +217,7 @@ static mspan_t *treap_lower_bound(mspan_t *t, size_t n) {
 /* ----------------------------------------------------------- free runs */
 
 static void run_insert(mspan_t *s) {
-  s->state = MSPAN_FREE;
+  __atomic_store_n(&s->state, MSPAN_FREE, __ATOMIC_RELAXED);
   mheap.free_bytes += (uint64_t)s->npages * PAGE_SIZE;
   pagemap_set1(s->base, s);
   pagemap_set1(s->base + (s->npages - 1) * PAGE_SIZE, s);
@@ -424,7 +424,7 @@ mspan_t *heap_alloc_run(size_t npages, size_t align_pages, int state) {
   size_t rel = released_update(base, npages, 1);
   mheap.released_bytes -= rel * PAGE_SIZE;
   s->needzero = !(rel == npages && hl_debug.madvdontneed);
-  s->state = (uint8_t)state;
+  __atomic_store_n(&s->state, (uint8_t)state, __ATOMIC_RELAXED);
   return s;
 }
 
@@ -500,7 +500,7 @@ size_t heap_scavenge(int64_t min_age_ns, size_t max_bytes) {
     /* Take the run out of the heap (BUSY) so nobody allocates or merges
      * it while madvise runs without the lock. */
     run_remove(s);
-    s->state = MSPAN_BUSY;
+    __atomic_store_n(&s->state, MSPAN_BUSY, __ATOMIC_RELAXED);
     pagemap_set1(s->base, s);
     pagemap_set1(s->base + (s->npages - 1) * PAGE_SIZE, s);
     uintptr_t base = s->base;

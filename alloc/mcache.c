@@ -151,7 +151,7 @@ static mspan_t *mcache_new_span(mcache_t *c, int sc) {
   }
   s->base = base;
   s->npages = (uint32_t)npages;
-  s->state = MSPAN_SMALL;
+  __atomic_store_n(&s->state, MSPAN_SMALL, __ATOMIC_RELAXED);
   atomic_store_relaxed(&s->owner, c);
   span_init_small(s, sc, needzero);
   pagemap_set(base, npages, s);

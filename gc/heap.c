@@ -289,8 +289,10 @@ static mspan_t *gc_new_span(int spc, size_t npages, size_t large_size) {
     hl_unlock(&mheap.lock);
     gc_out_of_memory(npages * PAGE_SIZE);
   }
-  s->sizeclass = (uint8_t)sc;
-  s->spanclass = (uint8_t)spc;
+  /* atomic: a sweeper may still read these of the span struct's
+   * previous life (gc_sweep_one; its sweepgen CAS rejects it) */
+  __atomic_store_n(&s->sizeclass, (uint8_t)sc, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->spanclass, (uint8_t)spc, __ATOMIC_RELAXED);
   if (sc) {
     s->elemsize = class_to_size[sc];
     s->divmul = class_to_divmul[sc];
@@ -428,18 +430,18 @@ bool gc_sweep_one(void) {
     mspan_t *s = gc_registry_get(i);
     if (!s || atomic_load_relaxed(&s->sweepgen) != sg - 2)
       continue;
-    if (s->sizeclass == 0) {
+    if (__atomic_load_n(&s->sizeclass, __ATOMIC_RELAXED) == 0) {
       uint32_t want = sg - 2;
       if (!atomic_cas_strong_acq_rel(&s->sweepgen, &want, sg - 1))
         continue;
       sweep_span(s, sg);
       break;
     }
-    int spc = s->spanclass;
+    int spc = __atomic_load_n(&s->spanclass, __ATOMIC_RELAXED);
     gcentral_t *c = &gcentral[spc];
     hl_lock(&c->lock);
     bool mine = __atomic_load_n(&s->state, __ATOMIC_RELAXED) == MSPAN_GC &&
-                s->spanclass == spc &&
+                __atomic_load_n(&s->spanclass, __ATOMIC_RELAXED) == spc &&
                 claim_locked(s, sg);
     hl_unlock(&c->lock);
     if (!mine)

@@ -93,6 +93,15 @@ static void suspend_answer(m_t *mp, void *uc, uint32_t r) {
     futex_wait(&mp->suspend_request, r, -1);
 }
 
+/* A hint, read without synchronisation (mp->curg is written plainly by
+ * its M): a stale answer only delays the withdrawal by one wait. */
+#if defined(__SANITIZE_THREAD__)
+__attribute__((no_sanitize_thread))
+#endif
+static g_t *curg_hint(m_t *mp) {
+  return *(g_t *volatile *)&mp->curg;
+}
+
 bool sched_suspend_g(g_t *gp, m_t *mp,
                      void (*fn)(uintptr_t sp, const uintptr_t *regs,
                                 int nregs, void *arg),
@@ -108,9 +117,23 @@ bool sched_suspend_g(g_t *gp, m_t *mp,
   atomic_store_release(&mp->suspend_request, r);
   syscall(SYS_tgkill, getpid(), mp->tid, SIGURG);
   uint32_t ack;
-  while (((ack = atomic_load_acquire(&mp->suspend_ack)) & ~SUSPEND_DECLINED) != r)
+  bool cancelled = false;
+  while (((ack = atomic_load_acquire(&mp->suspend_ack)) & ~SUSPEND_DECLINED) != r) {
+    if (curg_hint(mp) != gp) {
+      /* the G left that thread (parked, or moved): the caller looks at
+       * it again. The thread may not run the handler soon — idle in a
+       * futex wait, or under ThreadSanitizer, which holds signals back
+       * until its next intercepted call — so do not wait for the answer:
+       * withdraw the request (a handler that reads it later sees 0) */
+      uint32_t want = r;
+      if (atomic_cas_strong_acq_rel(&mp->suspend_request, &want, 0)) {
+        cancelled = true;
+        break;
+      }
+    }
     futex_wait(&mp->suspend_ack, ack, 1000000);
-  bool ok = !(ack & SUSPEND_DECLINED);
+  }
+  bool ok = !cancelled && !(ack & SUSPEND_DECLINED);
   if (ok)
     fn(mp->suspend_sp, mp->suspend_regs, mp->suspend_nregs, arg);
   atomic_store_relaxed(&mp->suspend_g, NULL);

@@ -182,8 +182,15 @@ void timer_add(hl_timer_t *t) {
   else
     m_lock(mp); /* on g0: holds a P */
   p_t *pp = mp->p;
-  if (!pp)
-    hl_throw("timer_add: the calling M holds no P");
+  if (!pp) {
+    /* on g0 of an M without a P: a goroutine parked there (gopark after
+     * the hog check took its P) and its unlock function arms a timeout.
+     * Any P's heap will do: heaps are changed under their lock, and
+     * wakep below makes sure some M looks at it. */
+    if (mp->curg)
+      hl_throw("timer_add: the calling M holds no P");
+    pp = sched.allp[(uint64_t)mp->id % (uint64_t)sched.gomaxprocs];
+  }
   if (timer_pp_load(t))
     hl_throw("timer_add: the timer is already in a heap");
   hl_lock(&pp->timerslock);
