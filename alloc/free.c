@@ -78,8 +78,8 @@ void free_slow(void *p, mspan_t *s, const char *fn) {
       hl_misuse("%s double free of %p", fn, p);
     mcache_t *c = tls_mcache;
     if (c == &empty_mcache)
-      c = mcache_attach();
-    if (atomic_load_relaxed(&s->owner) == c) {
+      c = mcache_attach(); /* NULL if out of memory: a remote free */
+    if (c && atomic_load_relaxed(&s->owner) == c) {
       free_fast(p, fn); /* first free by a thread that just attached */
       return;
     }
