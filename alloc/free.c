@@ -90,7 +90,8 @@ void free_slow(void *p, mspan_t *s, const char *fn) {
       /* release: pairs with the acquire exchange in span_collect. */
     } while (!atomic_cas_weak_release(
         &s->xfree, &head, ((head & ~XFREE_PTR_MASK) + XFREE_ONE) | (uintptr_t)o));
-    counter_add(&c->nfree[s->sizeclass], 1);
+    if (c) /* without a cache (out of memory) the free goes uncounted */
+      counter_add(&c->nfree[s->sizeclass], 1);
     return;
   }
   case MSPAN_LARGE:

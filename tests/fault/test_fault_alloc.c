@@ -27,6 +27,7 @@
 #include "heaplab/alloc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,28 @@ static void test_failmmap_large(void **state) {
   assert_int_equal(hl_heap_validate(0), 1);
 }
 
+/* A thread started while every mapping fails (and the metadata chunk is
+ * used up, after test_failmmap_small's loop): its malloc returns NULL, and
+ * its free of another thread's object works without a cache of its own. */
+static void *no_cache_thread(void *arg) {
+  errno = 0;
+  void *p = hl_malloc(64);
+  int ok = p == NULL && errno == ENOMEM;
+  hl_free(arg); /* a remote free without a cache */
+  return (void *)(intptr_t)ok;
+}
+
+static void check_thread_without_cache(void) {
+  void *obj = hl_malloc(200);
+  assert_non_null(obj);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, no_cache_thread, obj), 0);
+  void *ok;
+  assert_int_equal(pthread_join(t, &ok), 0);
+  assert_true(ok != NULL);
+  assert_int_equal(hl_heap_validate(0), 1);
+}
+
 /* Small objects of one class until the arena and then the span metadata
  * run out: every size class path (span refill, page cache chunk, span
  * structs) meets the refusal. */
@@ -209,6 +232,7 @@ static void test_failmmap_small(void **state) {
   for (size_t i = 0; i < n; i++)
     if (((unsigned char *)v[i])[15] != (unsigned char)(i & 0xff))
       fail_msg("small object %zu changed", i);
+  check_thread_without_cache();
   os_fault_set(0, 0, 0);
   for (size_t i = 0; i < n; i++)
     hl_free(v[i]);
