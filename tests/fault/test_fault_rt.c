@@ -136,19 +136,7 @@ static const char *self;
 
 static void test_fault_rows(void **state) {
   (void)state;
-  static hl_child_t c;
-  int failed = 0;
-  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    hl_child_run(&c, self, &rows[i]);
-    const char *why = hl_expect_check(&rows[i], &c);
-    if (why) {
-      print_error("row %zu (%s, %s): %s; status 0x%x, stderr:\n%.1500s\n", i,
-                  rows[i].name, rows[i].env[0] ? rows[i].env[0] : "-", why,
-                  c.status, c.out);
-      failed++;
-    }
-  }
-  assert_int_equal(failed, 0);
+  assert_int_equal(hl_expect_all(rows, sizeof rows / sizeof rows[0], self), 0);
 }
 
 int main(int argc, char **argv) {

@@ -14,6 +14,7 @@
  *     ...};
  *   hl_child_t c; hl_child_run(&c, argv0, &rows[i]);
  *   const char *why = hl_expect_check(&rows[i], &c);  // NULL: as expected
+ *   int nfailed = hl_expect_all(rows, nrows, argv0);  // every row
  */
 #ifndef HL_TESTS_MISUSE_CHILD_H
 #define HL_TESTS_MISUSE_CHILD_H
@@ -114,6 +115,25 @@ static inline const char *hl_expect_check(const hl_expect_t *row,
   if (!strstr(c->out, row->msg))
     return "message not found on stderr";
   return NULL;
+}
+
+/* Runs every row in a child; prints each row that differs (with the
+ * child's status and the head of its stderr). Returns how many differed. */
+static inline int hl_expect_all(const hl_expect_t *rows, size_t n,
+                                const char *argv0) {
+  static hl_child_t c;
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    hl_child_run(&c, argv0, &rows[i]);
+    const char *why = hl_expect_check(&rows[i], &c);
+    if (why) {
+      fprintf(stderr, "row %zu (%s, %s): %s; status 0x%x, stderr:\n%.1500s\n",
+              i, rows[i].name, rows[i].env[0] ? rows[i].env[0] : "-", why,
+              c.status, c.out);
+      failed++;
+    }
+  }
+  return failed;
 }
 
 #endif

@@ -280,20 +280,9 @@ static const char *self;
 
 static void test_catalogue(void **state) {
   (void)state;
-  static hl_child_t c;
-  int failed = 0;
-  for (size_t i = 0; i < sizeof catalogue / sizeof catalogue[0]; i++) {
-    const hl_expect_t *row = &catalogue[i];
-    hl_child_run(&c, self, row);
-    const char *why = hl_expect_check(row, &c);
-    if (why) {
-      print_error("row %zu (%s%s%s): %s; status 0x%x, stderr:\n%.1500s\n", i,
-                  row->name, row->env[0] ? ", " : "",
-                  row->env[0] ? row->env[0] : "", why, c.status, c.out);
-      failed++;
-    }
-  }
-  assert_int_equal(failed, 0);
+  assert_int_equal(
+      hl_expect_all(catalogue, sizeof catalogue / sizeof catalogue[0], self),
+      0);
 }
 
 /* The check rejects a changed status, signal or message. */
