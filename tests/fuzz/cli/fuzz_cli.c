@@ -135,6 +135,10 @@ static const struct {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static bool quiet;
+#ifdef HL_LIBFUZZER
+  quiet = true; /* libFuzzer's -close_fd_mask=3 silences the target, not
+                   its own reports */
+#endif
   if (!quiet) { /* usage text on every rejected input: not worth keeping */
     int fd = open("/dev/null", O_WRONLY);
     if (fd >= 0) {
