@@ -78,8 +78,8 @@ void free_slow(void *p, mspan_t *s, const char *fn) {
       hl_misuse("%s double free of %p", fn, p);
     mcache_t *c = tls_mcache;
     if (c == &empty_mcache)
-      c = mcache_attach();
-    if (atomic_load_relaxed(&s->owner) == c) {
+      c = mcache_attach(); /* NULL if out of memory: a remote free */
+    if (c && atomic_load_relaxed(&s->owner) == c) {
       free_fast(p, fn); /* first free by a thread that just attached */
       return;
     }
@@ -90,7 +90,8 @@ void free_slow(void *p, mspan_t *s, const char *fn) {
       /* release: pairs with the acquire exchange in span_collect. */
     } while (!atomic_cas_weak_release(
         &s->xfree, &head, ((head & ~XFREE_PTR_MASK) + XFREE_ONE) | (uintptr_t)o));
-    counter_add(&c->nfree[s->sizeclass], 1);
+    if (c) /* without a cache (out of memory) the free goes uncounted */
+      counter_add(&c->nfree[s->sizeclass], 1);
     return;
   }
   case MSPAN_LARGE:

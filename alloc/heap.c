@@ -335,52 +335,87 @@ static _Atomic(heaparena_t *) *l2_for(uintptr_t addr) {
 #endif
 }
 
-/* Maps enough contiguous arenas for npages and adds them as a free run. */
+/* Maps enough contiguous arenas for npages and adds them as a free run.
+ * Caller holds mheap.lock. Returns 0, or -1 when the OS refuses memory;
+ * then nothing is published and nothing leaks:
+ *  1. take the span struct for the new run and map every arena's metadata
+ *     (unpublished: nobody can see them yet);
+ *  2. map the arenas themselves, and the index level for each (an empty
+ *     level may stay: it is reused by the next grow);
+ *  3. only then publish the arenas in the index and insert the free run.
+ * (Before, the metadata was mapped arena by arena after the arenas and
+ * published at once: a refusal for the second arena's metadata left the
+ * first one in the index, pointing at memory that had been unmapped.) */
 static int heap_grow(size_t npages) {
   size_t narenas = (npages * PAGE_SIZE + ARENA_SIZE - 1) / ARENA_SIZE;
   if (narenas > ((size_t)1 << 20))
     return -1;
+  mspan_t *run = spanstruct_alloc();
+  if (!run)
+    return -1;
+  /* one struct per arena, chained through their base field until step 3 */
+  heaparena_t *fresh = NULL;
+  size_t nfresh = 0;
+  for (; nfresh < narenas; nfresh++) {
+    heaparena_t *a = os_map(sizeof(heaparena_t), 0);
+    if (!a)
+      goto fail;
+    a->base = (uintptr_t)fresh;
+    fresh = a;
+  }
   char *mem = os_map(narenas * ARENA_SIZE, ARENA_SIZE);
   if (!mem)
-    return -1;
+    goto fail;
   if ((uintptr_t)mem >> HEAP_ADDR_BITS)
     hl_throw("mheap: arena above the 48-bit heap address space");
   for (size_t k = 0; k < narenas; k++) {
-    uintptr_t base = (uintptr_t)mem + k * ARENA_SIZE;
-    _Atomic(heaparena_t *) *l2 = l2_for(base);
-    heaparena_t *a = os_map(sizeof(heaparena_t), 0);
-    if (!l2 || !a) {
+    if (!l2_for((uintptr_t)mem + k * ARENA_SIZE)) {
       os_unmap(mem, narenas * ARENA_SIZE);
-      return -1;
+      goto fail;
     }
+  }
+  for (size_t k = 0; k < narenas; k++) {
+    uintptr_t base = (uintptr_t)mem + k * ARENA_SIZE;
+    heaparena_t *a = fresh;
+    fresh = (heaparena_t *)a->base;
     mheap.meta_bytes += sizeof(heaparena_t);
     a->base = base;
     memset(a->released, 0xff, sizeof a->released);
     /* release: a thread finding the arena sees its fields. */
-    atomic_store_release(&l2[(base >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)], a);
+    atomic_store_release(
+        &l2_for(base)[(base >> ARENA_SHIFT) & (ARENA_L2_SIZE - 1)], a);
   }
   mheap.arena_bytes += narenas * ARENA_SIZE;
   mheap.released_bytes += narenas * ARENA_SIZE;
-  mspan_t *s = spanstruct_alloc();
-  if (!s)
-    return -1;
-  s->base = (uintptr_t)mem;
-  s->npages = (uint32_t)(narenas * PAGES_PER_ARENA);
-  heap_free_run(s);
+  run->base = (uintptr_t)mem;
+  run->npages = (uint32_t)(narenas * PAGES_PER_ARENA);
+  heap_free_run(run);
   /* fresh pages hold zeros: a run carved from them needs no zeroing */
   return 0;
+
+fail:
+  while (fresh) {
+    heaparena_t *next = (heaparena_t *)fresh->base;
+    os_unmap(fresh, sizeof(heaparena_t));
+    fresh = next;
+  }
+  spanstruct_free(run);
+  return -1;
 }
 
 /* --------------------------------------------------------------- alloc */
 
 /* Splits run r (removed from the free structures) so that [base, base+n)
- * becomes span `out`; the pieces before and after go back as free runs. */
-static void run_carve(mspan_t *r, uintptr_t base, size_t n, mspan_t *out) {
+ * becomes span `out`; the pieces before and after go back as free runs.
+ * h is a span struct for the piece before base (used iff base > r->base),
+ * taken by the caller before anything changed, so that running out of
+ * metadata cannot leave the heap half-carved. */
+static void run_carve(mspan_t *r, uintptr_t base, size_t n, mspan_t *out,
+                      mspan_t *h) {
   uintptr_t rend = r->base + (uintptr_t)r->npages * PAGE_SIZE;
   uintptr_t end = base + n * PAGE_SIZE;
   int64_t freed_at = r->freed_at;
-  if (base > r->base) {
-    mspan_t *h = spanstruct_alloc();
+  if (base > r->base) { /* h: the caller's struct for the head piece */
     h->base = r->base;
     h->npages = (uint32_t)((base - r->base) >> PAGE_SHIFT);
     h->freed_at = freed_at;
@@ -411,16 +446,20 @@ mspan_t *heap_alloc_run(size_t npages, size_t align_pages, int state) {
     if (!r)
       hl_throw("mheap: grown heap has no run for the request");
   }
-  mspan_t *s = spanstruct_alloc();
-  if (!s)
-    return NULL;
-  run_remove(r);
   uintptr_t base = r->base;
   if (align_pages > 1) {
     uintptr_t a = (uintptr_t)align_pages * PAGE_SIZE;
     base = (base + a - 1) & ~(a - 1);
   }
-  run_carve(r, base, npages, s);
+  mspan_t *s = spanstruct_alloc(), *h = NULL;
+  if (s && base > r->base && !(h = spanstruct_alloc())) {
+    spanstruct_free(s);
+    s = NULL;
+  }
+  if (!s)
+    return NULL;
+  run_remove(r);
+  run_carve(r, base, npages, s, h);
   size_t rel = released_update(base, npages, 1);
   mheap.released_bytes -= rel * PAGE_SIZE;
   s->needzero = !(rel == npages && hl_debug.madvdontneed);
@@ -450,7 +489,7 @@ int heap_grow_in_place(mspan_t *s, size_t npages) {
   run_remove(next);
   mspan_t tmp;
   memset(&tmp, 0, sizeof tmp);
-  run_carve(next, end, extra, &tmp);
+  run_carve(next, end, extra, &tmp, NULL); /* end == next->base */
   size_t rel = released_update(end, extra, 1);
   mheap.released_bytes -= rel * PAGE_SIZE;
   pagemap_set1(end - PAGE_SIZE, s->npages > 1 ? NULL : s); /* now interior */

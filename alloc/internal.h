@@ -139,7 +139,7 @@ extern HL_HIDDEN mspan_t empty_span;
 extern HL_HIDDEN mcache_t empty_mcache;
 extern HL_HIDDEN __thread mcache_t *tls_mcache
     __attribute__((tls_model("initial-exec")));
-mcache_t *mcache_attach(void); /* gives the thread an mcache */
+mcache_t *mcache_attach(void); /* gives the thread an mcache; NULL: ENOMEM */
 /* An mcache owned by no thread (a scheduler P's): the owner sets
  * tls_mcache to it while it runs there. */
 mcache_t *mcache_create(void);

@@ -49,8 +49,10 @@ void *malloc_large(size_t size, size_t align_pages, int zero) {
 
 HL_NOINLINE void *malloc_slow(size_t size, int zero) {
   mcache_t *c = tls_mcache;
-  if (c == &empty_mcache)
-    c = mcache_attach();
+  if (c == &empty_mcache && !(c = mcache_attach())) {
+    errno = ENOMEM; /* no memory for this thread's cache */
+    return NULL;
+  }
   if (hl_unlikely(hl_debug.sbrk))
     return sbrk_alloc(size, 16); /* fresh memory: already zero */
   if (size <= MAX_SMALL_SIZE) {
@@ -163,8 +165,10 @@ HL_API void *hl_aligned_alloc(size_t align, size_t size) {
   }
   if (align <= 8)
     return hl_malloc(size);
-  if (tls_mcache == &empty_mcache)
-    mcache_attach();
+  if (tls_mcache == &empty_mcache && !mcache_attach()) {
+    errno = ENOMEM;
+    return NULL;
+  }
   if (hl_debug.sbrk)
     return sbrk_alloc(size, align);
   size_t n = size < align ? align : size;

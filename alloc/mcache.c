@@ -44,10 +44,16 @@ static _Atomic int init_state;
 
 static void mcache_thread_exit(void *arg);
 
+/* The first thread's cache is static: the first malloc of a process needs
+ * no mapping for it, so that it can fail with ENOMEM (and the one-time
+ * set-up in mcache_attach completes) when the OS refuses all memory. */
+static mcache_t mcache0;
+
+/* A new cache, or NULL (errno ENOMEM) when the OS refuses the memory. */
 static mcache_t *mcache_new(void) {
-  mcache_t *c = meta_alloc(sizeof(mcache_t));
+  mcache_t *c = registry ? meta_alloc(sizeof(mcache_t)) : &mcache0;
   if (!c)
-    hl_throw("out of memory for a thread cache");
+    return NULL;
   for (int i = 0; i < NUM_SIZE_CLASSES; i++) {
     c->alloc[i] = &empty_span;
     hl_list_init(&c->spans[i]);
@@ -64,6 +70,10 @@ static mcache_t *registry_take(void) {
       break;
   if (!c) {
     c = mcache_new();
+    if (!c) {
+      hl_unlock(&registry_lock);
+      return NULL;
+    }
     c->next = registry;
     registry = c;
   }
@@ -90,6 +100,8 @@ mcache_t *mcache_attach(void) {
     }
   }
   c = registry_take();
+  if (!c) /* never the first thread: mcache0 is static */
+    return NULL;
   tls_mcache = c;
   if (first) {
     /* These may call malloc: tls_mcache is already set, so they do not
@@ -108,7 +120,10 @@ mcache_t *mcache_attach(void) {
 mcache_t *mcache_create(void) {
   if (tls_mcache == &empty_mcache)
     mcache_attach(); /* makes sure the allocator is set up */
-  return registry_take();
+  mcache_t *c = registry_take();
+  if (!c)
+    hl_throw("out of memory for a processor's allocation cache");
+  return c;
 }
 
 void mcache_destroy(mcache_t *c) {

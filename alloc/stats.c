@@ -76,11 +76,11 @@ static int list_is_valid(hl_list_t *l, mcache_t *owner, int fatal) {
 HL_API int hl_heap_validate(int fatal) {
   mcache_t *c = tls_mcache;
   if (c == &empty_mcache)
-    c = mcache_attach();
+    c = mcache_attach(); /* NULL if out of memory: no cache to check */
   if (!heap_is_valid(fatal))
     return 0;
   for (int sc = 1; sc < NUM_SIZE_CLASSES; sc++) {
-    if (c->alloc[sc] != &empty_span) {
+    if (c && c->alloc[sc] != &empty_span) {
       if (!span_is_valid(c->alloc[sc], fatal))
         return 0;
       if (atomic_load_relaxed(&c->alloc[sc]->owner) != c) {
@@ -89,7 +89,7 @@ HL_API int hl_heap_validate(int fatal) {
         return 0;
       }
     }
-    if (!list_is_valid(&c->spans[sc], c, fatal))
+    if (c && !list_is_valid(&c->spans[sc], c, fatal))
       return 0;
     mcentral_t *mc = &mcentral[sc];
     {

@@ -28,6 +28,10 @@
  *   On error the output is left unchanged: the string is parsed into a
  *   copy that is stored only when every item was accepted.
  *
+ * Size keys (maplimit) take what hl_parse_size takes: digits and an
+ * optional unit (K/KB/KiB = 1024, ... T); a malformed or overflowing size
+ * is a "bad value".
+ *
  * Adding a key: add its field to hl_debug_vars_t (env.h), its default to
  * HL_DEBUG_DEFAULTS and one row to `keys` below. The row's field type is
  * taken from the struct by _Generic, so a field of an unsupported type
@@ -55,7 +59,8 @@
 #define HL_DEBUG_DEFAULTS                                                      \
   { .sbrk = 0, .scavdelay_ms = 1000, .madvdontneed = 1, .scavenger = 1,     \
     .stacksize_kib = 256, .schedtrace_ms = 0, .scheddetail = 0,             \
-    .gctrace = 0, .gccheckmark = 0, .gcstoptheworld = 0 }
+    .gctrace = 0, .gccheckmark = 0, .gcstoptheworld = 0, .failmmap = 0,     \
+    .failthread = 0, .maplimit = 0 }
 
 hl_debug_vars_t hl_debug = HL_DEBUG_DEFAULTS;
 
@@ -118,15 +123,13 @@ static const struct size_unit {
     {"GiB", 30}, {"T", 40},  {"TB", 40},  {"TiB", 40},
 };
 
-int hl_parse_size(const char *s, uint64_t *out) {
-  if (s == NULL) return -1;
+/* hl_parse_size on a slice s[0..n). */
+static int parse_size_n(const char *s, size_t n, uint64_t *out) {
   size_t nd = 0;
-  while (s[nd] >= '0' && s[nd] <= '9')
+  while (nd < n && s[nd] >= '0' && s[nd] <= '9')
     nd++;
   const char *unit = s + nd;
-  size_t ul = 0;
-  while (unit[ul] != '\0')
-    ul++;
+  size_t ul = n - nd;
   for (size_t i = 0; i < sizeof size_units / sizeof size_units[0]; i++) {
     if (!str_eq_n(unit, ul, size_units[i].name)) continue;
     unsigned sh = size_units[i].shift;
@@ -138,16 +141,26 @@ int hl_parse_size(const char *s, uint64_t *out) {
   return -1;
 }
 
+int hl_parse_size(const char *s, uint64_t *out) {
+  if (s == NULL) return -1;
+  size_t n = 0;
+  while (s[n] != '\0')
+    n++;
+  return parse_size_n(s, n, out);
+}
+
 /* ---- the key table ----------------------------------------------------- */
 
 typedef enum key_kind {
   KIND_BOOL, /* exactly "0" or "1" */
   KIND_INT,  /* decimal integer in [min, max] */
+  KIND_SIZE, /* byte size with an optional unit (hl_parse_size) */
 } key_kind_t;
 
 typedef enum field_type {
   FIELD_INT,
   FIELD_I64,
+  FIELD_U64,
 } field_type_t;
 
 typedef struct debug_key {
@@ -163,7 +176,7 @@ typedef struct debug_key {
 #define FIELD(f)                                                               \
   .offset = offsetof(hl_debug_vars_t, f),                                      \
   .ftype = _Generic(((hl_debug_vars_t *)0)->f, int: FIELD_INT,                 \
-                    int64_t: FIELD_I64)
+                    int64_t: FIELD_I64, uint64_t: FIELD_U64)
 /* clang-format on */
 
 static const debug_key_t keys[] = {
@@ -192,9 +205,22 @@ static const debug_key_t keys[] = {
     {.name = "gctrace", .kind = KIND_BOOL, FIELD(gctrace)},
     {.name = "gccheckmark", .kind = KIND_BOOL, FIELD(gccheckmark)},
     {.name = "gcstoptheworld", .kind = KIND_BOOL, FIELD(gcstoptheworld)},
+    {.name = "failmmap",
+     .kind = KIND_INT,
+     .min = 0,
+     .max = 1000000000,
+     .unit = "(mapping number; 0: off)",
+     FIELD(failmmap)},
+    {.name = "failthread",
+     .kind = KIND_INT,
+     .min = 0,
+     .max = 1000000,
+     .unit = "(thread creation number; 0: off)",
+     FIELD(failthread)},
+    {.name = "maplimit", .kind = KIND_SIZE, FIELD(maplimit)},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
-_Static_assert(NKEYS == 10,
+_Static_assert(NKEYS == 13,
                "a key was added or removed: update the key list in env.h "
                "and the known-keys message in tests/base/test_env.c");
 
@@ -208,19 +234,25 @@ static const debug_key_t *key_find(const char *s, size_t n) {
 static void key_forms(const debug_key_t *k, char *buf, size_t len) {
   if (k->kind == KIND_BOOL)
     hl_snprintf(buf, len, "0 or 1");
+  else if (k->kind == KIND_SIZE)
+    hl_snprintf(buf, len, "a byte count with an optional unit K, M, G, T, "
+                          "KiB, MiB, GiB, TiB; 0: no limit");
   else
     hl_snprintf(buf, len, "%lld..%lld %s", (long long)k->min, (long long)k->max,
                 k->unit);
 }
 
-static void key_store(const debug_key_t *k, hl_debug_vars_t *v, int64_t x) {
+static void key_store(const debug_key_t *k, hl_debug_vars_t *v, uint64_t x) {
   char *p = (char *)v + k->offset;
   switch (k->ftype) {
   case FIELD_INT:
     *(int *)p = (int)x; /* in range: bool, or max checked by the table */
     break;
   case FIELD_I64:
-    *(int64_t *)p = x;
+    *(int64_t *)p = (int64_t)x; /* the table's max is an int64_t */
+    break;
+  case FIELD_U64:
+    *(uint64_t *)p = x;
     break;
   }
 }
@@ -247,7 +279,7 @@ static bool all_digits(const char *s, size_t n) {
 /* Parses one item s[0..n) into *v. Returns 0 or -1 with err filled. */
 static int parse_item(const char *s, size_t n, size_t at, hl_debug_vars_t *v,
                       char *err, size_t errlen) {
-  char forms[64];
+  char forms[96];
   if (n == 0) {
     hl_snprintf(err, errlen,
                 "empty setting at offset %zu (expected key=value[,...])", at);
@@ -271,18 +303,22 @@ static int parse_item(const char *s, size_t n, size_t at, hl_debug_vars_t *v,
   const char *val = s + eq + 1;
   size_t vn = n - eq - 1;
 
-  int64_t x = 0;
+  uint64_t x = 0;
   if (k->kind == KIND_BOOL) {
     if (vn != 1 || (val[0] != '0' && val[0] != '1')) goto bad;
-    x = val[0] - '0';
+    x = (uint64_t)(val[0] - '0');
+  } else if (k->kind == KIND_SIZE) {
+    if (parse_size_n(val, vn, &x) < 0) goto bad; /* malformed or > 2^64-1 */
   } else {
+    int64_t ix;
     if (!all_digits(val, vn)) goto bad;
-    if (parse_int_n(val, vn, k->min, k->max, &x) < 0) {
+    if (parse_int_n(val, vn, k->min, k->max, &ix) < 0) {
       hl_snprintf(err, errlen,
                   "value \"%.*s\" out of range for %s (accepted: %s)", (int)vn,
                   val, k->name, forms);
       return -1;
     }
+    x = (uint64_t)ix;
   }
   key_store(k, v, x);
   return 0;

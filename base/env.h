@@ -22,6 +22,17 @@
  *   gccheckmark=0|1     re-mark under stop-the-world after every
  *                       concurrent mark and abort on a missed object
  *   gcstoptheworld=0|1  every collection fully stop-the-world
+ * Fault injection (base/os_linux.c; docs/hardening.md):
+ *   failmmap=N          the Nth mapping the runtime makes (os_map,
+ *                       os_map_guarded: heap arenas, metadata, goroutine
+ *                       stacks, trace buffers), counted from 1 at process
+ *                       start, fails with ENOMEM, and so does every later
+ *                       one (0, the default: off)
+ *   failthread=N        the Nth thread the runtime starts (os_thread_start)
+ *                       fails with EAGAIN, and so does every later one
+ *   maplimit=SIZE       a mapping that would take the bytes mapped by the
+ *                       runtime above SIZE fails with ENOMEM (K/M/G/T
+ *                       suffixes; 0, the default: no limit)
  */
 #ifndef HL_BASE_ENV_H
 #define HL_BASE_ENV_H
@@ -40,6 +51,9 @@ typedef struct hl_debug_vars {
   int gctrace;
   int gccheckmark;
   int gcstoptheworld;
+  int64_t failmmap;
+  int64_t failthread;
+  uint64_t maplimit;
 } hl_debug_vars_t;
 
 /* The process-wide settings, filled by hl_env_init(). */

@@ -22,7 +22,13 @@ int os_ncpu(void);
  * Pre: size and align are multiples of os_page_size(); align is a power
  * of two. Returns NULL (errno ENOMEM) on failure. */
 void *os_map(size_t size, size_t align);
-/* Unmaps [p, p+size). Pre: the range came from os_map. */
+/* Maps guard + size bytes of zeroed memory whose first guard bytes are
+ * inaccessible (PROT_NONE): a goroutine stack with its guard page below.
+ * Returns the start of the whole mapping (the guard), or NULL (errno
+ * ENOMEM). Counted like os_map (mapped bytes, fault injection); release it
+ * with os_unmap(p, guard + size). Pre: both multiples of os_page_size(). */
+void *os_map_guarded(size_t size, size_t guard);
+/* Unmaps [p, p+size). Pre: the range came from os_map or os_map_guarded. */
 void os_unmap(void *p, size_t size);
 /* Returns the physical pages of [p, p+size) to the OS; the range stays
  * mapped and reads as zero afterwards (MADV_DONTNEED) or, with
@@ -30,8 +36,22 @@ void os_unmap(void *p, size_t size);
  * Pre: p and size are multiples of os_page_size(). */
 void os_decommit(void *p, size_t size);
 
-/* Total bytes currently mapped through os_map. */
+/* Total bytes currently mapped through os_map and os_map_guarded. */
 uint64_t os_mapped_bytes(void);
+
+/* Fault injection (see os_linux.c and docs/hardening.md). The limits come
+ * from HLDEBUG=failmmap=N,failthread=N,maplimit=SIZE until a test calls
+ * os_fault_set, which replaces all three (0: off):
+ *   failmmap    mapping attempts numbered >= failmmap fail with ENOMEM
+ *   failthread  os_thread_start calls numbered >= failthread fail (-EAGAIN)
+ *   maplimit    a mapping that would take os_mapped_bytes() above it fails
+ * Numbers count from 1 at process start: to fail the next mapping and all
+ * later ones, pass os_map_count() + 1. A test hook, not public API. */
+void os_fault_set(uint64_t failmmap, uint64_t failthread, uint64_t maplimit);
+/* Mapping attempts (os_map, os_map_guarded) made so far. */
+uint64_t os_map_count(void);
+/* Thread starts (os_thread_start) attempted so far. */
+uint64_t os_thread_count(void);
 
 /* Monotonic clock in nanoseconds. */
 int64_t os_nanotime(void);

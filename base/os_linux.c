@@ -7,6 +7,28 @@
  * Aligned mapping: mmap size + align bytes, then unmap the misaligned head
  * and the tail. (Rejected: MAP_FIXED probing at hinted addresses — it races
  * with other mappers in the process.)
+ *
+ * Fault injection (HLDEBUG=failmmap=N,failthread=N,maplimit=SIZE, or
+ * os_fault_set from tests). Every mapping attempt (os_map, os_map_guarded)
+ * takes a number from one counter, every thread start from another; both
+ * count from 1 at process start.
+ *  1. failmmap=N: attempts numbered N and above fail with ENOMEM without
+ *     calling mmap. Every later one fails too, not only the Nth: the
+ *     outcome then does not depend on how many times a caller retries or
+ *     how many mappings a failure path makes on its way out (an injected
+ *     failure that a retry silently absorbs tests nothing), and "the OS
+ *     has no more memory" is the condition the runtime must survive.
+ *     A test that wants to see recovery resets the fault (os_fault_set).
+ *  2. failthread=N: the same for os_thread_start, which fails with EAGAIN
+ *     as pthread_create does when the C library cannot map a thread stack.
+ *     Separate numbering, because Ms are started when the scheduler decides
+ *     (timing): one counter for both would make failmmap=N land on a
+ *     different call from run to run.
+ *  3. maplimit=SIZE: mapped_bytes is raised by the request first (a
+ *     fetch-add, so concurrent mappers cannot both squeeze under the cap);
+ *     if the sum passes SIZE the request is taken back and fails.
+ * The limits are read from hl_debug (hl_env_init, idempotent) until a test
+ * installs its own with os_fault_set; from then on the hook's values hold.
  */
 #include "base/os.h"
 #include "base/atomic.h"
@@ -25,6 +47,69 @@
 
 static _Atomic uint64_t mapped_bytes;
 
+/* ---- fault injection ---------------------------------------------------- */
+
+static _Atomic uint64_t map_calls;    /* mapping attempts so far */
+static _Atomic uint64_t thread_calls; /* thread starts so far */
+static _Atomic int fault_hooked;      /* os_fault_set was called */
+static _Atomic uint64_t hook_failmmap, hook_failthread, hook_maplimit;
+
+typedef struct fault_limits {
+  uint64_t failmmap, failthread, maplimit; /* 0: off */
+} fault_limits_t;
+
+static fault_limits_t fault_limits(void) {
+  fault_limits_t f;
+  /* acquire: pairs with the release store in os_fault_set */
+  if (atomic_load_acquire(&fault_hooked)) {
+    f.failmmap = atomic_load_relaxed(&hook_failmmap);
+    f.failthread = atomic_load_relaxed(&hook_failthread);
+    f.maplimit = atomic_load_relaxed(&hook_maplimit);
+  } else {
+    hl_env_init();
+    f.failmmap = (uint64_t)hl_debug.failmmap;
+    f.failthread = (uint64_t)hl_debug.failthread;
+    f.maplimit = hl_debug.maplimit;
+  }
+  return f;
+}
+
+void os_fault_set(uint64_t failmmap, uint64_t failthread, uint64_t maplimit) {
+  atomic_store_relaxed(&hook_failmmap, failmmap);
+  atomic_store_relaxed(&hook_failthread, failthread);
+  atomic_store_relaxed(&hook_maplimit, maplimit);
+  /* release: the values above are seen by fault_limits' acquire load */
+  atomic_store_release(&fault_hooked, 1);
+}
+
+uint64_t os_map_count(void) { return atomic_load_relaxed(&map_calls); }
+uint64_t os_thread_count(void) { return atomic_load_relaxed(&thread_calls); }
+
+/* Numbers a mapping of size bytes and charges it to mapped_bytes (steps 1
+ * and 3). Returns 0, or -1 with errno ENOMEM and nothing charged. */
+static int map_admit(size_t size) {
+  fault_limits_t f = fault_limits();
+  uint64_t n = atomic_add_relaxed(&map_calls, 1) + 1;
+  if (f.failmmap && n >= f.failmmap) {
+    errno = ENOMEM;
+    return -1;
+  }
+  uint64_t before = atomic_add_relaxed(&mapped_bytes, size);
+  if (f.maplimit && (before + size > f.maplimit || before + size < before)) {
+    atomic_sub_relaxed(&mapped_bytes, size);
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
+/* Takes back map_admit's charge after mmap itself failed. */
+static void *map_refused(size_t size) {
+  atomic_sub_relaxed(&mapped_bytes, size);
+  errno = ENOMEM;
+  return NULL;
+}
+
 size_t os_page_size(void) { return 4096; }
 
 int os_ncpu(void) {
@@ -41,25 +126,20 @@ int os_ncpu(void) {
 void *os_map(size_t size, size_t align) {
   int prot = PROT_READ | PROT_WRITE;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  if (map_admit(size) != 0)
+    return NULL;
   if (align <= os_page_size()) {
     void *p = mmap(NULL, size, prot, flags, -1, 0);
-    if (p == MAP_FAILED) {
-      errno = ENOMEM;
-      return NULL;
-    }
-    atomic_add_relaxed(&mapped_bytes, size);
+    if (p == MAP_FAILED)
+      return map_refused(size);
     return p;
   }
   size_t total = size + align;
-  if (total < size) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (total < size)
+    return map_refused(size);
   char *raw = mmap(NULL, total, prot, flags, -1, 0);
-  if (raw == MAP_FAILED) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (raw == MAP_FAILED)
+    return map_refused(size);
   uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
   size_t head = start - (uintptr_t)raw;
   size_t tail = total - head - size;
@@ -67,8 +147,26 @@ void *os_map(size_t size, size_t align) {
     munmap(raw, head);
   if (tail)
     munmap((char *)start + size, tail);
-  atomic_add_relaxed(&mapped_bytes, size);
   return (void *)start;
+}
+
+void *os_map_guarded(size_t size, size_t guard) {
+  size_t total = size + guard;
+  if (total < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (map_admit(total) != 0)
+    return NULL;
+  char *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return map_refused(total);
+  if (guard && mprotect(p, guard, PROT_NONE) != 0) {
+    munmap(p, total);
+    return map_refused(total);
+  }
+  return p;
 }
 
 void os_unmap(void *p, size_t size) {
@@ -142,6 +240,10 @@ void futex_wake(_Atomic uint32_t *addr, int n) {
 }
 
 int os_thread_start(void *(*fn)(void *), void *arg, size_t stacksize) {
+  fault_limits_t f = fault_limits();
+  uint64_t n = atomic_add_relaxed(&thread_calls, 1) + 1;
+  if (f.failthread && n >= f.failthread)
+    return -EAGAIN; /* step 2 */
   pthread_attr_t attr;
   pthread_t t;
   sigset_t all, old;

@@ -602,7 +602,9 @@ HL_API int64_t hl_go(void (*fn)(void *), void *arg) {
   g_t *gp = newproc1(mp->p, fn, arg);
   if (!gp) {
     m_unlock(mp);
-    hl_throw("cannot create a goroutine: out of memory for its stack");
+    hl_throwf("cannot create a goroutine: out of memory for its stack "
+              "(%zu KiB reserved per goroutine)",
+              (size_t)(sched.stacksize >> 10));
   }
   int64_t id = gp->goid;
   p_t *pp = mp->p;

@@ -123,21 +123,21 @@ int stack_alloc(stack_t_ *st) {
   if (!guarded_limit)
     guarded_limit = read_max_map_count() / 4; /* 2 mappings each: half */
   if (atomic_load_relaxed(&guarded_stacks) < guarded_limit) {
-    char *p = mmap(NULL, size + STACK_GUARD, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p != MAP_FAILED) {
-      if (mprotect(p, STACK_GUARD, PROT_NONE) == 0) {
-        atomic_add_relaxed(&guarded_stacks, 1);
-        st->kind = STACK_MMAP;
-        st->slab = 0;
-        st->map = (uintptr_t)p;
-        st->mapsize = size + STACK_GUARD;
-        st->lo = (uintptr_t)p + STACK_GUARD;
-        st->hi = (uintptr_t)p + size + STACK_GUARD;
-        return 0;
-      }
-      munmap(p, size + STACK_GUARD);
+    /* through base/os: counted in the mapped bytes and subject to fault
+     * injection (HLDEBUG=failmmap, maplimit) like every runtime mapping */
+    char *p = os_map_guarded(size, STACK_GUARD);
+    if (p) {
+      atomic_add_relaxed(&guarded_stacks, 1);
+      st->kind = STACK_MMAP;
+      st->slab = 0;
+      st->map = (uintptr_t)p;
+      st->mapsize = size + STACK_GUARD;
+      st->lo = (uintptr_t)p + STACK_GUARD;
+      st->hi = (uintptr_t)p + size + STACK_GUARD;
+      return 0;
     }
+    /* refused (out of memory): a slab may still have a free stack */
+    return stack_alloc_slab(st);
   }
   int expected = 0;
   if (atomic_cas_strong_relaxed(&slab_notice, &expected, 1))
@@ -157,7 +157,7 @@ void stack_free(stack_t_ *st) {
     slab_free = link;
     hl_unlock(&slab_lock);
   } else if (st->kind == STACK_MMAP) {
-    munmap((void *)st->map, st->mapsize);
+    os_unmap((void *)st->map, st->mapsize);
     atomic_sub_relaxed(&guarded_stacks, 1);
   }
   st->kind = STACK_NONE;

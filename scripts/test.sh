@@ -3,13 +3,17 @@
 # whole test suite with ctest:
 #   1. release build (warnings are errors): unit, stress and smoke tests;
 #   2. AddressSanitizer + UBSan build (HL_DEBUG=3: validity walkers on):
-#      unit and stress tests;
+#      unit and stress tests (the fault-injection tests, the misuse
+#      catalogue and the fuzz corpus replays are unit tests);
 #   3. ThreadSanitizer build: the multi-threaded allocator tests, every
-#      scheduler, collector and workload test (but the collector's latency
-#      test: a timing bound, meaningless under TSan's slowdown);
+#      scheduler, collector, workload and pool test, the fault-injection
+#      tests and the misuse catalogue (but the collector's latency test: a
+#      timing bound, meaningless under TSan's slowdown);
 #   4. if the AArch64 cross tools are installed: the scheduler tests built
 #      for AArch64, under qemu-user (scripts/test_aarch64.sh).
-# Long stress runs are left out; run them with HL_TEST_LONG=1.
+# Long stress runs are left out; run them with HL_TEST_LONG=1. The fuzz
+# targets are only replayed here (their corpora); fuzzing itself is a
+# separate clang build, see docs/results/fuzzing.md.
 # Usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +56,7 @@ cmake --build build-tsan -j"$jobs" || fail "build tsan"
 (cd build-tsan &&
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --output-on-failure -j"$jobs" \
-    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]|^gc[.]|^workloads[.]|^pools[.]" \
+    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]|^gc[.]|^workloads[.]|^pools[.]|^fault[.]|^misuse[.]" \
     -E "^gc[.]test_latency$" \
     -LE "$labels_exclude|big" "$@") || fail "tsan tests"
 # 4. AArch64 under qemu-user (about 20 s, plus the build), when the cross

@@ -174,13 +174,57 @@ static void test_parse_list(void **state) {
   assert_int_equal(v.scavenger, 0);
 }
 
+static void test_parse_fault_keys(void **state) {
+  (void)state;
+  hl_debug_vars_t v;
+  char err[256];
+  hl_debug_defaults(&v);
+  assert_int_equal(v.failmmap, 0);
+  assert_int_equal(v.failthread, 0);
+  assert_true(v.maplimit == 0);
+  static const struct {
+    const char *s;
+    uint64_t want;
+  } limits[] = {{"maplimit=0", 0},
+                {"maplimit=4096", 4096},
+                {"maplimit=64K", 64ull << 10},
+                {"maplimit=300M", 300ull << 20},
+                {"maplimit=2G", 2ull << 30},
+                {"maplimit=2GiB", 2ull << 30},
+                {"maplimit=1T", 1ull << 40},
+                {"maplimit=18446744073709551615", UINT64_MAX}};
+  for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+    assert_int_equal(hl_debug_parse(limits[i].s, &v, err, sizeof err), 0);
+    if (v.maplimit != limits[i].want)
+      fail_msg("\"%s\" -> %llu", limits[i].s, (unsigned long long)v.maplimit);
+  }
+  assert_int_equal(
+      hl_debug_parse("failmmap=7,failthread=3,maplimit=1M", &v, err,
+                     sizeof err),
+      0);
+  assert_int_equal(v.failmmap, 7);
+  assert_int_equal(v.failthread, 3);
+  assert_true(v.maplimit == 1u << 20);
+  assert_int_equal(hl_debug_parse("failmmap=1000000000,failthread=0", &v, err,
+                                  sizeof err),
+                   0);
+  assert_int_equal(v.failmmap, 1000000000);
+  assert_int_equal(v.failthread, 0);
+  assert_int_equal(v.sbrk, 0); /* untouched */
+}
+
 /* ---- hl_debug_parse: rejected ------------------------------------------ */
 
 #define KNOWN                                                                  \
   "(known: sbrk, scavdelay, madvdontneed, scavenger, stacksize, schedtrace, "   \
-  "scheddetail, gctrace, gccheckmark, gcstoptheworld)"
+  "scheddetail, gctrace, gccheckmark, gcstoptheworld, failmmap, "             \
+  "failthread, maplimit)"
 #define BOOL "(accepted: 0 or 1)"
 #define DELAY "(accepted: 0..3600000 milliseconds)"
+#define SIZE                                                                   \
+  "(accepted: a byte count with an optional unit K, M, G, T, KiB, MiB, GiB, "   \
+  "TiB; 0: no limit)"
+#define FAILMMAP "(accepted: 0..1000000000 (mapping number; 0: off))"
 
 static const struct bad_case {
   const char *in;
@@ -209,6 +253,20 @@ static const struct bad_case {
      "value \"3600001\" out of range for scavdelay " DELAY},
     {"scavdelay=99999999999999999999999",
      "value \"99999999999999999999999\" out of range for scavdelay " DELAY},
+    /* fault injection */
+    {"maplimit=", "bad value \"\" for maplimit " SIZE},
+    {"maplimit=lots", "bad value \"lots\" for maplimit " SIZE},
+    {"maplimit=64Q", "bad value \"64Q\" for maplimit " SIZE},
+    {"maplimit=-1", "bad value \"-1\" for maplimit " SIZE},
+    {"maplimit=1.5G", "bad value \"1.5G\" for maplimit " SIZE},
+    {"maplimit=64 M", "bad value \"64 M\" for maplimit " SIZE},
+    {"maplimit=16777216T", "bad value \"16777216T\" for maplimit " SIZE},
+    {"failmmap=x", "bad value \"x\" for failmmap " FAILMMAP},
+    {"failmmap=-3", "bad value \"-3\" for failmmap " FAILMMAP},
+    {"failmmap=1000000001",
+     "value \"1000000001\" out of range for failmmap " FAILMMAP},
+    {"failthread=2k", "bad value \"2k\" for failthread (accepted: "
+                      "0..1000000 (thread creation number; 0: off))"},
     /* keys */
     {"foo=1", "unknown key \"foo\" " KNOWN},
     {"SBRK=1", "unknown key \"SBRK\" " KNOWN},
@@ -447,6 +505,21 @@ static int child_env_race(void) {
   return ok == NRACERS ? 0 : 10;
 }
 
+static int child_env_bad_maplimit(void) {
+  setenv("HLDEBUG", "maplimit=12X", 1);
+  hl_env_init();
+  return 0;
+}
+
+static void test_env_init_bad_maplimit_exits_2(void **state) {
+  (void)state;
+  child_t c;
+  run_child(child_env_bad_maplimit, &c);
+  assert_exited(&c, 2);
+  assert_string_equal(c.out, "heaplab: HLDEBUG: bad value \"12X\" for "
+                             "maplimit " SIZE "\n");
+}
+
 static void test_env_init_bad_value_exits_2(void **state) {
   (void)state;
   child_t c;
@@ -496,6 +569,7 @@ int main(void) {
       cmocka_unit_test(test_parse_empty),
       cmocka_unit_test(test_parse_each_key),
       cmocka_unit_test(test_parse_list),
+      cmocka_unit_test(test_parse_fault_keys),
       cmocka_unit_test(test_parse_rejects),
       cmocka_unit_test(test_parse_error_buffer),
       cmocka_unit_test(test_parse_size_good),
@@ -503,6 +577,7 @@ int main(void) {
       cmocka_unit_test(test_parse_int),
       cmocka_unit_test(test_env_init_bad_value_exits_2),
       cmocka_unit_test(test_env_init_unknown_key_exits_2),
+      cmocka_unit_test(test_env_init_bad_maplimit_exits_2),
       cmocka_unit_test(test_env_init_good),
       cmocka_unit_test(test_env_init_unset),
       cmocka_unit_test(test_env_init_concurrent),

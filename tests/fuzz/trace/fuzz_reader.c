@@ -19,12 +19,9 @@
 #include "trace/mmu.h"
 #include "trace/reader.h"
 
-#include <dirent.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,54 +57,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifndef HL_LIBFUZZER
-static int replay_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    perror(path);
-    return 1;
-  }
-  uint8_t *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 65536;
-      buf = realloc(buf, cap);
-    }
-    size_t n = fread(buf + len, 1, cap - len, f);
-    if (!n)
-      break;
-    len += n;
-  }
-  fclose(f);
-  LLVMFuzzerTestOneInput(buf, len);
-  free(buf);
-  return 0;
-}
-
-int main(int argc, char **argv) {
-  int n = 0, rc = 0;
-  for (int i = 1; i < argc; i++) {
-    struct stat st;
-    if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-      DIR *d = opendir(argv[i]);
-      struct dirent *e;
-      while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-          continue;
-        char p[4096];
-        snprintf(p, sizeof p, "%s/%s", argv[i], e->d_name);
-        rc |= replay_file(p);
-        n++;
-      }
-      if (d)
-        closedir(d);
-    } else {
-      rc |= replay_file(argv[i]);
-      n++;
-    }
-  }
-  printf("replayed %d inputs\n", n);
-  return rc || n == 0;
-}
-#endif
+#include "tests/fuzz/replay.h"
