@@ -375,6 +375,24 @@ static bool worker_should_stop(void *arg) {
   return true;
 }
 
+/* May this P run its fractional worker at now? Its share of the mark so
+ * far is below the goal, and the slices are spread: after a slice of d,
+ * the P runs the mutator for d (1 - goal) / goal before the next (a
+ * quarter of the CPU in every window a few slices long, not bursts that
+ * catch up on a share measured since the mark started). */
+static bool fractional_ok(gcache_t *c, int64_t now) {
+  double goal = gc.fractional_goal;
+  int64_t elapsed = now - gc.mark_start_ns;
+  if (goal <= 0 || elapsed <= 0 ||
+      (double)c->fractional_ns >= goal * (double)elapsed)
+    return false;
+  if (c->fractional_end >= gc.mark_start_ns &&
+      (double)(now - c->fractional_end) <
+          (double)c->fractional_last * (1 - goal) / goal)
+    return false;
+  return true;
+}
+
 static void flush_bg_credit(int64_t work);
 
 static void worker_main(void *arg) {
@@ -407,8 +425,11 @@ static void worker_main(void *arg) {
     }
     trace_mark_worker_end();
     int64_t ns = os_nanotime() - sc.start;
-    if (sc.mode == WORKER_FRACTIONAL)
+    if (sc.mode == WORKER_FRACTIONAL) {
       c->fractional_ns += ns;
+      c->fractional_end = sc.start + ns;
+      c->fractional_last = ns;
+    }
     if (sc.mode == WORKER_DEDICATED)
       atomic_add_relaxed(&gc.dedicated_needed, 1);
     if (sc.mode == WORKER_IDLE)
@@ -453,11 +474,8 @@ static g_t *worker_hook(p_t *pp, bool idle) {
       ;
     if (d > 0) {
       mode = WORKER_DEDICATED;
-    } else if (gc.fractional_goal > 0) {
-      int64_t elapsed = os_nanotime() - gc.mark_start_ns;
-      if (elapsed > 0 &&
-          (double)c->fractional_ns / (double)elapsed < gc.fractional_goal)
-        mode = WORKER_FRACTIONAL;
+    } else if (fractional_ok(c, os_nanotime())) {
+      mode = WORKER_FRACTIONAL;
     }
   }
   if (mode == WORKER_NONE)
@@ -1001,11 +1019,26 @@ static void mark_termination(int64_t t0) {
   /* cons/mark of this cycle (Go's): allocation during the mark over scan
    * work, each per unit of the CPU it had */
   int64_t mark_ns = os_nanotime() - gc.mark_start_ns;
-  double gcfrac = 0.25;
   int64_t scanw = atomic_load_relaxed(&gc.scan_work);
   if (mark_ns > 0 && scanw > 0 && cycle_heap_markend > cycle_heap_start) {
-    double cm = (double)(cycle_heap_markend - cycle_heap_start) * gcfrac /
-                ((double)scanw * (1 - gcfrac));
+    /* the GC's measured share of the CPU during the mark, assists
+     * included (Go's utilization + idleUtilization): with a fixed 25% a
+     * mark that needed assists looked cheaper than it was, the next
+     * trigger came later, and assists grew */
+    double cpu = (double)mark_ns * (double)sched.gomaxprocs;
+    double used =
+        (double)(atomic_load_relaxed(&gc.assist_ns) - cycle_assist0 +
+                 atomic_load_relaxed(&gc.worker_ns) - cycle_worker0);
+    double idle = (double)(atomic_load_relaxed(&idle_worker_ns) - cycle_idle_ns);
+    double util = used / cpu, idleu = idle / cpu;
+    if (util < 0.05)
+      util = 0.05;
+    if (util + idleu > 0.95)
+      idleu = 0.95 - util;
+    if (idleu < 0)
+      idleu = 0;
+    double cm = (double)(cycle_heap_markend - cycle_heap_start) *
+                (util + idleu) / ((double)scanw * (1 - util));
     cons_mark_hist[cons_mark_i++ % 4] = cm;
   }
   hl_lock(&stats_lock);
@@ -1241,9 +1274,7 @@ static bool fractional_due(gcache_t *c) {
       atomic_load_relaxed(&c->worker->status) != G_WAITING ||
       atomic_load_relaxed(&gc.roots_pending))
     return false;
-  int64_t elapsed = os_nanotime() - gc.mark_start_ns;
-  return elapsed > 0 &&
-         (double)c->fractional_ns < gc.fractional_goal * (double)elapsed;
+  return fractional_ok(c, os_nanotime());
 }
 
 /* Allocation: a runtime critical section on the P (the preemption signal

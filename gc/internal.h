@@ -73,6 +73,8 @@ typedef struct gcache {
   uint32_t worker_mode;    /* mode of the current run (enum worker_mode) */
   int64_t worker_start;    /* when it started running */
   int64_t fractional_ns;   /* fractional worker time this cycle */
+  int64_t fractional_end;  /* when its last slice ended */
+  int64_t fractional_last; /* and how long that slice was */
   uint64_t alloc_bytes;    /* stats: bytes allocated (owner) */
   uint64_t alloc_objects;
   /* a span was taken since the last trigger check (gc_refill, large) */
