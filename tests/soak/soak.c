@@ -13,15 +13,20 @@
  *  3. timers: sleepers sleep random 0.1..5 ms and check they did not wake
  *     early;
  *  4. netpoll: an echo goroutine on one end of a socketpair, a client on
- *     the other end writing random-length messages and checking the echo.
+ *     the other end writing random-length messages and checking the echo;
+ *  5. pools: POOLERS goroutines take buffers from one hl_pool and one
+ *     hl_freelist, claim them (an owner word that must be 0: a buffer handed
+ *     to two goroutines at once fails), fill them with their own pattern,
+ *     yield, check the pattern and give them back; the collector empties
+ *     the pool into its victim cache every cycle meanwhile.
  * Every REPORT_SECONDS (default 10) it prints one line: elapsed time, RSS,
  * heap live, collections run, operations of each kind, failures. At the
  * end a summary; exit status 0 only if there was no failure.
- * Object pools are to join the mix when they land (pools/).
  * Run it with HLDEBUG=gccheckmark=1 (scripts/soak.sh does): every cycle is
  * re-marked under stop-the-world and a missed object aborts.
  */
 #include "heaplab/heaplab.h"
+#include "heaplab/pools.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -34,6 +39,8 @@
 #define SLOTS 4096
 #define MUTATORS 4
 #define SLEEPERS 8
+#define POOLERS 4
+#define BUFWORDS 64
 
 struct node {
   struct node *left, *right;
@@ -45,7 +52,7 @@ static struct node *slots[SLOTS]; /* a registered root */
 static _Atomic uint64_t next_id = 1;
 static _Atomic int stop;
 static _Atomic uint64_t failures, graph_ops, chan_msgs, timer_sleeps,
-    echo_msgs;
+    echo_msgs, pool_ops;
 
 static uint64_t check_of(const struct node *n) {
   return (n->id * 0x9E3779B97F4A7C15ull) ^ (n->value + 0x5bd1e995);
@@ -173,6 +180,63 @@ static void sleeper(void *arg) {
   hl_waitgroup_done(wg);
 }
 
+/* ---- pools --------------------------------------------------------------- */
+
+struct buf {
+  _Atomic uint64_t owner; /* 0: free; else the goroutine that holds it */
+  uint64_t w[BUFWORDS];
+};
+
+static hl_pool_t *pool;
+static hl_freelist_t *flist;
+
+static void *buf_new(void *arg) {
+  (void)arg;
+  return hl_alloc_noscan(sizeof(struct buf)); /* zeroed: owner 0 */
+}
+
+static void use_buf(struct buf *b, uint64_t me, uint64_t *rs) {
+  uint64_t free_ = 0;
+  if (!atomic_compare_exchange_strong(&b->owner, &free_, me)) {
+    fail("pools: a buffer handed to two goroutines at once");
+    return;
+  }
+  uint64_t salt = rnd(rs);
+  for (int i = 0; i < BUFWORDS; i++)
+    b->w[i] = salt ^ (uint64_t)i ^ me;
+  if ((salt & 7) == 0)
+    hl_yield();
+  for (int i = 0; i < BUFWORDS; i++)
+    if (b->w[i] != (salt ^ (uint64_t)i ^ me)) {
+      fail("pools: a buffer changed while held");
+      break;
+    }
+  atomic_store(&b->owner, 0);
+}
+
+static void pooler(void *arg) {
+  hl_waitgroup_t *wg = arg;
+  uint64_t me = atomic_fetch_add(&next_id, 1), rs = me * 0x9e3779b97f4a7c15u;
+  while (!atomic_load(&stop)) {
+    struct buf *b = hl_pool_get(pool);
+    if (!b) {
+      fail("pools: hl_pool_get returned NULL");
+      break;
+    }
+    use_buf(b, me, &rs);
+    hl_pool_put(pool, b);
+    struct buf *f = hl_freelist_get(flist);
+    if (!f) {
+      fail("pools: hl_freelist_get returned NULL");
+      break;
+    }
+    use_buf(f, me, &rs);
+    hl_freelist_put(flist, f);
+    atomic_fetch_add(&pool_ops, 2);
+  }
+  hl_waitgroup_done(wg);
+}
+
 /* ---- netpoll echo ------------------------------------------------------- */
 
 static int sv[2];
@@ -235,7 +299,7 @@ static void report(double t, const char *tag) {
   hl_gc_stats_t st;
   hl_gc_stats(&st);
   printf("%s t=%.0fs rss=%lluMB live=%lluMB cycles=%llu graph=%llu chan=%llu "
-         "sleeps=%llu echo=%llu failures=%llu\n",
+         "sleeps=%llu echo=%llu pools=%llu failures=%llu\n",
          tag, t, (unsigned long long)rss_mb(),
          (unsigned long long)(st.heap_live >> 20),
          (unsigned long long)st.numgc,
@@ -243,6 +307,7 @@ static void report(double t, const char *tag) {
          (unsigned long long)atomic_load(&chan_msgs),
          (unsigned long long)atomic_load(&timer_sleeps),
          (unsigned long long)atomic_load(&echo_msgs),
+         (unsigned long long)atomic_load(&pool_ops),
          (unsigned long long)atomic_load(&failures));
   fflush(stdout);
 }
@@ -257,8 +322,14 @@ static int soak_main(void *arg) {
     perror("soak: socketpair");
     return 1;
   }
+  pool = hl_pool_create(buf_new, NULL);
+  flist = hl_freelist_create(16, buf_new, NULL);
+  if (!pool || !flist) {
+    perror("soak: pools");
+    return 1;
+  }
   static hl_waitgroup_t wg;
-  hl_waitgroup_add(&wg, 1 + SLEEPERS + 1);
+  hl_waitgroup_add(&wg, 1 + SLEEPERS + 1 + POOLERS);
   for (int i = 0; i < MUTATORS; i++)
     hl_go(mutator, (void *)(uintptr_t)(i + 1));
   hl_go(producer, NULL);
@@ -268,6 +339,8 @@ static int soak_main(void *arg) {
     hl_go(sleeper, &wg);
   hl_go(echo_server, NULL);
   hl_go(echo_client, &wg);
+  for (int i = 0; i < POOLERS; i++)
+    hl_go(pooler, &wg);
 
   int64_t start = hl_nanotime(), next = start;
   for (;;) {
