@@ -42,6 +42,7 @@
  */
 #include "bench/gbench.h"
 #include "heaplab/gc.h"
+#include "heaplab/pools.h"
 #include "heaplab/sched.h"
 
 #include <stdint.h>
@@ -147,6 +148,42 @@ static void bm_alloc_noscan(hl_bench_state_t *st) {
   report(st, hl_bench_iterations(st));
 }
 
+/* ---- pools (pools/: the sync.Pool fast path against allocating) ---------- */
+
+static void *pool_new_node(void *arg) {
+  (void)arg;
+  return hl_new(node_type());
+}
+
+/* get + put on one P: the private slot's round trip (Go's Pool.Get/Put) */
+static void bm_pool_get_put(hl_bench_state_t *st) {
+  static hl_pool_t *pool;
+  if (!pool)
+    pool = hl_pool_create(pool_new_node, NULL);
+  uint64_t gc0 = numgc();
+  while (hl_bench_keep_running(st)) {
+    struct node *n = hl_pool_get(pool);
+    hl_bench_do_not_optimize(n);
+    hl_pool_put(pool, n);
+  }
+  hl_bench_counter(st, "cycles", (double)(numgc() - gc0),
+                   HL_BENCH_COUNTER_DEFAULT);
+  report(st, hl_bench_iterations(st));
+}
+
+/* the same object from a slab of 64 */
+static void bm_slab_alloc(hl_bench_state_t *st) {
+  hl_slab_t *slab = hl_slab_create(node_type(), 64);
+  uint64_t gc0 = numgc();
+  while (hl_bench_keep_running(st)) {
+    struct node *n = hl_slab_alloc(slab);
+    hl_bench_do_not_optimize(n);
+  }
+  hl_bench_counter(st, "cycles", (double)(numgc() - gc0),
+                   HL_BENCH_COUNTER_DEFAULT);
+  report(st, hl_bench_iterations(st));
+}
+
 /* ---- marking throughput -------------------------------------------------- */
 
 static struct node *tree_make(int depth) {
@@ -209,6 +246,8 @@ static void register_all(void) {
       hl_bench_register("new/node", bm_new_node),
       hl_bench_arg_name(hl_bench_register("alloc_noscan", bm_alloc_noscan),
                         "size"),
+      hl_bench_register("pool/get_put", bm_pool_get_put),
+      hl_bench_register("slab/alloc", bm_slab_alloc),
   };
   for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
     hl_bench_unit(hl_bench_use_real_time(b[i]), HL_BENCH_NS);
