@@ -141,7 +141,10 @@ void gc_init_once(void) {
     gc.heap_marked = 0;
     pacer_set_goal();
     gc_shade_hook = gc_shade_words;
-    for (int i = 0; i < sched.gomaxprocs; i++)
+    /* sbrk mode: no gcache, so that the allocation fast path (which
+     * needs one) sends every allocation to alloc_slow_entry, and from
+     * there to alloc_sbrk: the fast path tests no mode flag */
+    for (int i = 0; i < sched.gomaxprocs && !hl_debug.sbrk; i++)
       if (!sched.allp[i]->gc)
         __atomic_store_n(&sched.allp[i]->gc, gcache_create(),
                          __ATOMIC_RELEASE);
@@ -1189,8 +1192,12 @@ __attribute__((noreturn)) void gc_out_of_memory(size_t size) {
 
 /* ------------------------------------------------------ allocation API */
 
+static void *alloc_sbrk(size_t size);
+
 static HL_NOINLINE void *alloc_slow_entry(size_t size, const hl_type_t *t,
                                           size_t n, bool noscan) {
+  if (hl_unlikely(hl_debug.sbrk))
+    return alloc_sbrk(size);
   g_t *gp = curg_or_die("hl_new");
   if (!getm()->p || !getm()->p->gc)
     gc_init_once();
@@ -1217,40 +1224,40 @@ static HL_NOINLINE void *alloc_slow_entry(size_t size, const hl_type_t *t,
  * ignored (as Go's SetFinalizer does in this mode), hl_gc_usable_size
  * returns 0 (objects carry no header), hl_gc_stats reports the bytes
  * taken from the sbrk chunks as allocated. Small objects are bumped out
- * of a 256 KiB chunk per P, without atomics. */
+ * of a 256 KiB chunk per P, without atomics. The mode costs the normal
+ * fast path nothing: Ps get no gcache, so allocations take the slow
+ * entry, which sends them here. */
 #define SBRK_PCHUNK (256u << 10) /* bump chunk per P */
 #define SBRK_PLARGE (32u << 10)  /* larger: straight from alloc/sbrk.c */
 
-static HL_NOINLINE void *alloc_sbrk(size_t size) {
+/* this P's bump chunk (Go's per-P persistentAlloc), indexed by P id */
+static struct sbrk_chunk {
+  uintptr_t cur, end;
+} sbrk_pp[1024]; /* HLMAXPROCS is at most 1024 */
+
+static void *alloc_sbrk(size_t size) {
   size_t align = size >= 16 ? 16 : 8;
   size = (size + 7) & ~(size_t)7;
   if (size == 0)
     size = 8;
   m_t *mp = tls_m;
-  g_t *gp;
-  if (size <= SBRK_PLARGE && mp && (gp = mp->curg)) {
-    m_lock(mp);
-    if (hl_unlikely(!mp->p || !mp->p->gc ||
-                    atomic_load_relaxed(&mp->p->preempt_coop))) {
-      /* as alloc_slow_entry: a safe point (yield when asked, wait for
-       * a P when the hog check took it) */
-      m_unlock(mp);
-      gc_init_once();
-      mp = rt_enter(gp);
-    }
-    gcache_t *c = mp->p->gc;
-    uintptr_t at = (c->sbrk_cur + align - 1) & ~(uintptr_t)(align - 1);
-    if (at + size > c->sbrk_end) {
+  if (size <= SBRK_PLARGE && mp && mp->curg) {
+    /* a safe point, as the normal path: yield when asked, wait for a P
+     * when the hog check took it */
+    mp = rt_enter(mp->curg);
+    struct sbrk_chunk *c = &sbrk_pp[mp->p->id];
+    uintptr_t at = (c->cur + align - 1) & ~(uintptr_t)(align - 1);
+    if (at + size > c->end) {
       void *chunk = sbrk_alloc(SBRK_PCHUNK, 16);
       if (!chunk) {
         m_unlock(mp);
         gc_out_of_memory(size);
       }
-      c->sbrk_cur = (uintptr_t)chunk; /* the old chunk's tail is lost */
-      c->sbrk_end = (uintptr_t)chunk + SBRK_PCHUNK;
-      at = c->sbrk_cur;
+      c->cur = (uintptr_t)chunk; /* the old chunk's tail is lost */
+      c->end = (uintptr_t)chunk + SBRK_PCHUNK;
+      at = c->cur;
     }
-    c->sbrk_cur = at + size;
+    c->cur = at + size;
     m_unlock(mp);
     return (void *)at;
   }
@@ -1282,8 +1289,6 @@ static bool fractional_due(gcache_t *c) {
  * debt, start a cycle when the heap passed the trigger. */
 static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
                                  bool noscan) {
-  if (hl_unlikely(hl_debug.sbrk))
-    return alloc_sbrk(size);
   m_t *mp = tls_m;
   g_t *gp;
   if (hl_unlikely(!mp || !(gp = mp->curg)))

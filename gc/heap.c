@@ -238,14 +238,9 @@ void gcheap_init(void) {
   }
 }
 
-/* Returns a span a P gave up to gcentral (swept set of the current
- * sweepgen). */
-static void gc_uncache(mspan_t *s) {
-  HL_ASSERT_INTERNAL(s->incache);
-  uint64_t unused = (uint64_t)(s->nelems - s->allocCount) * s->elemsize;
-  atomic_sub_relaxed(&gc.heap_live, unused);
-  s->incache = 0;
-  uint32_t sg = load_sg();
+/* s back to its gcentral list of the swept set (after a sweep that did
+ * not free it, or from a P giving it up). */
+static void put_swept(mspan_t *s, uint32_t sg) {
   gcentral_t *c = &gcentral[s->spanclass];
   int set = (sg / 2) % 2;
   hl_lock(&c->lock);
@@ -255,6 +250,16 @@ static void gc_uncache(mspan_t *s) {
     hl_list_push_back(&c->partial[set], &s->link);
   s->inlist = 1;
   hl_unlock(&c->lock);
+}
+
+/* Returns a span a P gave up to gcentral (swept set of the current
+ * sweepgen). */
+static void gc_uncache(mspan_t *s) {
+  HL_ASSERT_INTERNAL(s->incache);
+  uint64_t unused = (uint64_t)(s->nelems - s->allocCount) * s->elemsize;
+  atomic_sub_relaxed(&gc.heap_live, unused);
+  s->incache = 0;
+  put_swept(s, load_sg());
 }
 
 void gcache_release_all(gcache_t *c) {
@@ -404,18 +409,6 @@ static bool claim_locked(mspan_t *s, uint32_t sg) {
   return true;
 }
 
-/* After sweeping s (not freed): back to the swept set. */
-static void put_swept(mspan_t *s, uint32_t sg) {
-  gcentral_t *c = &gcentral[s->spanclass];
-  int set = (sg / 2) % 2;
-  hl_lock(&c->lock);
-  if (s->allocCount == s->nelems)
-    hl_list_push_back(&c->full[set], &s->link);
-  else
-    hl_list_push_back(&c->partial[set], &s->link);
-  s->inlist = 1;
-  hl_unlock(&c->lock);
-}
 
 bool gc_sweep_one(void) {
   uint32_t sg = load_sg();

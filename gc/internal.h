@@ -79,8 +79,6 @@ typedef struct gcache {
   uint64_t alloc_objects;
   /* a span was taken since the last trigger check (gc_refill, large) */
   bool check_trigger;
-  /* sbrk mode: this P's bump chunk (Go's per-P persistentAlloc) */
-  uintptr_t sbrk_cur, sbrk_end;
 } gcache_t;
 
 
