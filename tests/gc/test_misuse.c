@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../sched/harness.h"
 #include "heaplab/heaplab.h"
 
 #include <signal.h>
@@ -29,38 +30,8 @@ static char out[1 << 16];
 /* Runs fn under hl_main in a child with the given environment; returns
  * the wait status and leaves stderr in out. */
 static int run_child(int (*fn)(void *), const char *env1, const char *env2) {
-  int p[2];
-  assert_int_equal(pipe(p), 0);
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    struct rlimit nocore = {0, 0};
-    setrlimit(RLIMIT_CORE, &nocore);
-    signal(SIGABRT, SIG_DFL);
-    signal(SIGSEGV, SIG_DFL);
-    close(p[0]);
-    dup2(p[1], 2);
-    close(p[1]);
-    unsetenv("HLDEBUG");
-    if (env1)
-      putenv((char *)env1);
-    if (env2)
-      putenv((char *)env2);
-    alarm(30);
-    _exit(hl_main(fn, NULL));
-  }
-  close(p[1]);
-  size_t len = 0;
-  ssize_t r;
-  while ((r = read(p[0], out + len, sizeof out - 1 - len)) > 0)
-    len += (size_t)r;
-  out[len] = 0;
-  close(p[0]);
-  int st;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  return st;
+  const char *env[] = {env1, env1 ? env2 : NULL, NULL};
+  return hl_test_fork(fn, env, out, sizeof out);
 }
 
 static bool died_with(int st, int sig, int code) {

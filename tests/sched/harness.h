@@ -11,11 +11,15 @@
 #define HL_TESTS_SCHED_HARNESS_H
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -67,6 +71,46 @@ static inline const char *hl_test_self_exec(char *const argv[],
     xargv[k++] = argv[i];
   xargv[k] = NULL;
   return xargv[0];
+}
+
+/* Runs fn in a fresh runtime (hl_main) in a forked child, for outcomes
+ * that end the process (fatal errors, misuse aborts): HLDEBUG unset, then
+ * env applied (NAME=VALUE strings, up to a NULL; env may be NULL), no core
+ * dump, default SIGABRT/SIGSEGV, a 30 s alarm so that a hang fails. The
+ * child's stderr lands in out (NUL-terminated, truncated to cap - 1).
+ * Returns the child's wait status. */
+static inline int hl_test_fork(int (*fn)(void *), const char *const *env,
+                               char *out, size_t cap) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit nocore = {0, 0};
+    setrlimit(RLIMIT_CORE, &nocore);
+    signal(SIGABRT, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);
+    close(p[0]);
+    dup2(p[1], 2);
+    close(p[1]);
+    unsetenv("HLDEBUG");
+    for (size_t i = 0; env && env[i]; i++)
+      putenv((char *)env[i]);
+    alarm(30);
+    _exit(hl_main(fn, NULL));
+  }
+  close(p[1]);
+  size_t len = 0;
+  ssize_t r;
+  while (len + 1 < cap && (r = read(p[0], out + len, cap - 1 - len)) > 0)
+    len += (size_t)r;
+  out[len] = 0;
+  close(p[0]);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  return st;
 }
 
 #define HL_SCHED_TEST_MAIN(tests)                                              \
