@@ -876,20 +876,6 @@ void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   g_t *gp = tls_m->curg;
   m_t *mp = gp->m;
   m_lock(mp);
-  if (hl_unlikely(!mp->p)) {
-    /* The hog check took the P (preempt.c) before the caller took the
-     * lock unlockf releases. Getting a P back could park this G with
-     * that lock held, and whoever holds the P may be waiting for the
-     * lock: park without a P instead (g0 runs unlockf, then the P-less
-     * M sleeps until it is given one). */
-    trace_go_block(gp->goid, reason);
-    gp->waitreason = (uint32_t)reason;
-    gp->waitsince = atomic_load_relaxed(&sched.coarse_now);
-    mp->after_unlock = unlockf;
-    mp->after_arg = arg;
-    mcall(gp, AFTER_PARK);
-    return;
-  }
   trace_go_block(gp->goid, reason);
   gp->waitreason = (uint32_t)reason;
   /* sysmon's clock (at most 10 ms stale): dumps show waits in minutes,
@@ -897,11 +883,16 @@ void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   gp->waitsince = atomic_load_relaxed(&sched.coarse_now);
   mp->after_unlock = unlockf;
   mp->after_arg = arg;
-  /* Straight to the next G of this P when there is one (usually the
-   * partner just readied into runnext): one switch instead of two through
-   * g0. That G runs unlockf once this one's context is saved. */
+  /* No P: the hog check took it (preempt.c) before the caller took the
+   * lock unlockf releases. Getting a P back first could park this G with
+   * that lock held while whoever holds the P waits for the lock: park
+   * without a P instead (g0 runs unlockf, then the P-less M sleeps until
+   * it is given one). With a P: straight to the next G of this P when
+   * there is one (usually the partner just readied into runnext), one
+   * switch instead of two through g0; that G runs unlockf once this one's
+   * context is saved. */
   bool inherit;
-  g_t *next = runq_next_direct(mp, mp->p, &inherit);
+  g_t *next = mp->p ? runq_next_direct(mp, mp->p, &inherit) : NULL;
   if (next) {
     if (!inherit)
       tick_inc(mp->p);
