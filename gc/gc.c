@@ -417,14 +417,13 @@ static void worker_main(void *arg) {
         sc.limit = FRACTIONAL_SLICE_NS;
     }
     atomic_add_relaxed(&gc.nworking, 1);
-    int64_t work = 0;
     trace_mark_worker_start(sc.mode == WORKER_DEDICATED ? TRACE_MARK_DEDICATED
                             : sc.mode == WORKER_FRACTIONAL
                                 ? TRACE_MARK_FRACTIONAL
                                 : TRACE_MARK_IDLE);
     if (atomic_load_relaxed(&gc.phase) == GC_MARK) {
       wbbuf_flush(c);
-      work = gc_drain(&c->gcw, -1, worker_should_stop, &sc);
+      gc_drain(&c->gcw, -1, worker_should_stop, &sc, flush_bg_credit);
     }
     trace_mark_worker_end();
     int64_t ns = os_nanotime() - sc.start;
@@ -441,7 +440,6 @@ static void worker_main(void *arg) {
       atomic_add_relaxed(&gc.worker_ns, ns);
     c->worker_mode = WORKER_NONE;
     m_unlock(mp);
-    flush_bg_credit(work);
     bool last = atomic_sub_acq_rel(&gc.nworking, 1) == 1;
     if (last && atomic_load_relaxed(&gc.phase) == GC_MARK &&
         !gc_work_available() && !atomic_load_relaxed(&sched.gcwaiting))
@@ -815,7 +813,7 @@ void gc_assist_alloc(g_t *gp) {
     atomic_add_relaxed(&gc.nworking, 1);
     trace_assist_start();
     wbbuf_flush(c);
-    int64_t done = gc_drain(&c->gcw, work, assist_stop, NULL);
+    int64_t done = gc_drain(&c->gcw, work, assist_stop, NULL, NULL);
     trace_assist_end();
     gp->gcassistbytes += (int64_t)((double)done * gc_load_d(&gc.assist_bytes_per_work));
     atomic_add_relaxed(&gc.assist_ns, os_nanotime() - t0);
@@ -882,9 +880,9 @@ static void gc_start(bool forced) {
   gc_finish_sweep();
   int64_t t_start = os_nanotime();
   trace_gc_start();
+  int64_t t0 = os_nanotime(); /* the pause counts from the request */
   stw_stop(hl_debug.gcstoptheworld ? TRACE_STW_GC_FORCED
                                    : TRACE_STW_SWEEP_TERM);
-  int64_t t0 = os_nanotime();
   /* sweep termination: a P may have swept the last spans meanwhile */
   m_t *mp = getm();
   gcache_t *c = mp->p->gc;
@@ -908,7 +906,7 @@ static void gc_start(bool forced) {
   if (hl_debug.gcstoptheworld) {
     gc_scan_globals(&c->gcw);
     gc_scan_runtime(&c->gcw);
-    gc_drain(&c->gcw, -1, NULL, NULL);
+    gc_drain(&c->gcw, -1, NULL, NULL, NULL);
     int64_t stw_ns = os_nanotime() - t0;
     cycle_stw1_ns = stw_ns;
     cycle_mark_start_ns = os_nanotime();
@@ -950,8 +948,10 @@ void gc_mark_done(void) {
     atomic_store_release(&gc.markdone_busy, 0);
     return;
   }
-  stw_stop(TRACE_STW_MARK_TERM);
+  /* a pause counts from the request to stop (Go's pauseStart): the time
+   * the Ps take to stop is time nobody runs */
   int64_t t0 = os_nanotime();
+  stw_stop(TRACE_STW_MARK_TERM);
   for (int i = 0; i < sched.gomaxprocs; i++) {
     gcache_t *c = sched.allp[i]->gc;
     wbbuf_flush(c);
@@ -1043,7 +1043,7 @@ static void mark_termination(int64_t t0) {
     double cm = (double)(cycle_heap_markend - cycle_heap_start) *
                 (util + idleu) / ((double)scanw * (1 - util));
     cons_mark_hist[cons_mark_i++ % 4] = cm;
-  }
+    }
   hl_lock(&stats_lock);
   gc.heap_marked = marked;
   hl_unlock(&stats_lock);

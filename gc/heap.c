@@ -114,11 +114,9 @@ static void gcbits_free(mspan_t *s) {
   hl_unlock(&bits_lock);
 }
 
-uint64_t *heapbits_arena(uintptr_t addr) {
+uint64_t *heapbits_arena_slow(uintptr_t addr) {
   heaparena_t *a = arena_of(addr);
-  uint64_t *hb = atomic_load_acquire(&a->heapbits);
-  if (hl_likely(hb != NULL))
-    return hb;
+  uint64_t *hb;
   hl_lock(&bits_lock);
   hb = atomic_load_relaxed(&a->heapbits);
   if (!hb) {
@@ -657,39 +655,3 @@ void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
   return (void *)v;
 }
 
-/* -------------------------------------------------------------- lookup */
-
-uintptr_t gc_find_object(uintptr_t p, mspan_t **sp, uint32_t *idxp) {
-  heaparena_t *a = arena_of(p);
-  if (!a)
-    return 0;
-  /* acquire: pairs with pagemap_set's release, so the span's fields are
-   * those it was mapped with (a stale word from a stack may name a page
-   * whose span is being carved meanwhile: its state says so) */
-  mspan_t *s =
-      atomic_load_acquire(&a->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
-  if (!s || __atomic_load_n(&s->state, __ATOMIC_RELAXED) != MSPAN_GC ||
-      p < s->base ||
-      p - s->base >= (uintptr_t)s->npages * PAGE_SIZE)
-    return 0;
-  uint32_t idx;
-  uintptr_t obj;
-  if (s->sizeclass == 0) {
-    if (p - s->base >= s->gcsize)
-      return 0;
-    idx = 0;
-    obj = s->base;
-  } else {
-    uintptr_t off = p - s->base;
-    idx = (uint32_t)((off * s->divmul) >> 32);
-    if (idx >= s->nelems)
-      return 0;
-    obj = s->base + (uintptr_t)idx * s->elemsize;
-  }
-  if (idx >= atomic_load_relaxed(&s->freeindex) &&
-      !bit_get(s->allocBits, idx))
-    return 0; /* a free slot */
-  *sp = s;
-  *idxp = idx;
-  return obj;
-}

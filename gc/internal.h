@@ -171,7 +171,50 @@ void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
                bool noscan);
 /* Span holding the object at p (interior allowed): the object start and
  * slot index, or 0 when p is not in an allocated collected object. */
-uintptr_t gc_find_object(uintptr_t p, mspan_t **sp, uint32_t *idxp);
+/* The collected object containing p: its start, span and slot, or 0 (p
+ * is not in an allocated collected object). Precise (typed) pointers skip
+ * the allocated check: a pointer the program holds in a typed slot names
+ * an object it allocated (a free slot is only ever reached through a
+ * conservative word). Inline: the mark loop calls it for every pointer. */
+static inline uintptr_t gc_find_object_(uintptr_t p, mspan_t **sp,
+                                        uint32_t *idxp, bool precise) {
+  heaparena_t *a = arena_of(p);
+  if (!a)
+    return 0;
+  /* acquire: pairs with pagemap_set's release, so the span's fields are
+   * those it was mapped with (a stale word from a stack may name a page
+   * whose span is being carved meanwhile: its state says so) */
+  mspan_t *s =
+      atomic_load_acquire(&a->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)]);
+  if (!s || __atomic_load_n(&s->state, __ATOMIC_RELAXED) != MSPAN_GC)
+    return 0;
+  uintptr_t off = p - s->base;
+  if (p < s->base || off >= (uintptr_t)s->npages * PAGE_SIZE)
+    return 0;
+  uint32_t idx;
+  uintptr_t obj;
+  if (s->sizeclass == 0) {
+    if (off >= s->gcsize)
+      return 0;
+    idx = 0;
+    obj = s->base;
+  } else {
+    idx = (uint32_t)((off * s->divmul) >> 32);
+    if (idx >= s->nelems)
+      return 0;
+    obj = s->base + (uintptr_t)idx * s->elemsize;
+  }
+  if (!precise && idx >= atomic_load_relaxed(&s->freeindex) &&
+      !((s->allocBits[idx >> 3] >> (idx & 7)) & 1))
+    return 0; /* a free slot */
+  *sp = s;
+  *idxp = idx;
+  return obj;
+}
+static inline uintptr_t gc_find_object(uintptr_t p, mspan_t **sp,
+                                       uint32_t *idxp) {
+  return gc_find_object_(p, sp, idxp, false);
+}
 /* Returns every span of c to gcentral (mark termination, STW). */
 void gcache_release_all(gcache_t *c);
 bool gc_sweep_one(void);          /* false when nothing is left */
@@ -179,7 +222,12 @@ void gc_finish_sweep(void);       /* sweeps everything left */
 void gc_sweep_start(void);        /* after the sweepgen flip (STW) */
 uint32_t gc_registry_len(void);
 mspan_t *gc_registry_get(uint32_t i);
-uint64_t *heapbits_arena(uintptr_t addr); /* the arena's bitmap (lazy) */
+uint64_t *heapbits_arena_slow(uintptr_t addr);
+/* the arena's heap bitmap (made on first use) */
+static inline uint64_t *heapbits_arena(uintptr_t addr) {
+  uint64_t *hb = atomic_load_acquire(&arena_of(addr)->heapbits);
+  return hl_likely(hb != NULL) ? hb : heapbits_arena_slow(addr);
+}
 void gc_poison_check_enabled(void);
 
 /* ---- mark.c ---- */
@@ -193,9 +241,12 @@ void shade(gcwork_t *w, uintptr_t p);
 void scanblock(gcwork_t *w, uintptr_t b, size_t n);
 void scanobject(gcwork_t *w, uintptr_t b);
 /* Drains w; stops when should_stop(arg) or after `budget` bytes of scan
- * work (< 0: none). Returns the scan work done. */
+ * work (< 0: none). Returns the scan work done. With credit, the work is
+ * passed to credit as it is done, every GC_CREDIT_SLACK bytes (background
+ * workers pay parked assists). */
+#define GC_CREDIT_SLACK (16 << 10)
 int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
-                 void *arg);
+                 void *arg, void (*credit)(int64_t));
 void wbbuf_flush(gcache_t *c);
 void gc_scan_stacks(gcwork_t *w);   /* STW: every goroutine stack */
 void gc_scan_globals(gcwork_t *w);  /* registered roots */

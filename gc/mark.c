@@ -153,13 +153,18 @@ void gcw_flush(gcwork_t *w) {
 
 /* ---------------------------------------------------------------- grey */
 
-void greyobject(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
+/* Marks the object and queues it (grey) unless it is noscan (black at
+ * once). The bit is tested before the atomic OR (most pointers name
+ * objects marked already), and the OR's result is not used, so it is a
+ * plain locked OR rather than a compare-and-swap loop: two markers that
+ * race on the same unmarked object may both queue it, and it is scanned
+ * twice — harmless, and rare (Go's greyobject accepts the same). */
+static inline void grey(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
   uint8_t *byte = &s->gcmarkBits[idx >> 3];
   uint8_t bit = (uint8_t)(1u << (idx & 7));
   if (__atomic_load_n(byte, __ATOMIC_RELAXED) & bit)
     return;
-  if (__atomic_fetch_or(byte, bit, __ATOMIC_RELAXED) & bit)
-    return;
+  __atomic_fetch_or(byte, bit, __ATOMIC_RELAXED);
   w->bytes_marked += s->sizeclass ? s->elemsize
                                   : (uint64_t)s->npages * PAGE_SIZE;
   if (s->spanclass & 1)
@@ -167,12 +172,25 @@ void greyobject(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
   gcw_put(w, obj);
 }
 
+void greyobject(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
+  grey(w, obj, s, idx);
+}
+
 void shade(gcwork_t *w, uintptr_t p) {
   mspan_t *s;
   uint32_t idx;
   uintptr_t obj = gc_find_object(p, &s, &idx);
   if (obj)
-    greyobject(w, obj, s, idx);
+    grey(w, obj, s, idx);
+}
+
+/* shade for a word of a typed (precise) slot */
+static inline void shade_precise(gcwork_t *w, uintptr_t p) {
+  mspan_t *s;
+  uint32_t idx;
+  uintptr_t obj = gc_find_object_(p, &s, &idx, true);
+  if (obj)
+    grey(w, obj, s, idx);
 }
 
 /* Conservative scan of [b, b + n): every aligned word that points into an
@@ -221,35 +239,64 @@ GC_NOSAN void scanobject(gcwork_t *w, uintptr_t b) {
       bits &= bits - 1;
       uintptr_t v = __atomic_load_n((uintptr_t *)(abase + (i + k) * 8),
                                     __ATOMIC_RELAXED);
-      if (v >= 4096 && arena_of(v))
-        shade(w, v);
+      if (v >= 4096)
+        shade_precise(w, v);
     }
     i += span;
   }
 }
 
+#define GC_PREFETCH_N 8
+
 int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
-                 void *arg) {
-  int64_t done0 = w->scan_work;
+                 void *arg, void (*credit)(int64_t)) {
+  int64_t done0 = w->scan_work, credited = done0;
   int n = 0;
+  /* Prefetch FIFO (Boehm's mark stack prefetching; Cher, Hosking and
+   * Vijaykumar, ASPLOS 2004): objects taken from the work buffers wait
+   * here for GC_PREFETCH_N scans while their first line is fetched, so
+   * the misses of a pointer-chasing mark overlap. */
+  uintptr_t fifo[GC_PREFETCH_N];
+  unsigned fhead = 0, fn = 0;
   for (;;) {
     if ((++n & 15) == 0) {
       if (should_stop && should_stop(arg))
         break;
       if (budget >= 0 && w->scan_work - done0 >= budget)
         break;
+      if (credit && w->scan_work - credited >= GC_CREDIT_SLACK) {
+        /* pay parked assists as the work is done, not when the worker
+         * stops (Go's gcFlushBgCredit every gcCreditSlack): a goroutine
+         * waiting for credit otherwise waits for the whole mark */
+        credit(w->scan_work - credited);
+        credited = w->scan_work;
+      }
       if (w->wbuf2 && w->wbuf2->nobj == WORKBUF_N && !gc_work_available()) {
         /* others may be idle: share a full buffer (Go's balance) */
         lf_push(&gc.full, w->wbuf2);
         w->wbuf2 = getempty();
       }
     }
-    uintptr_t b = gcw_get(w);
-    if (!b)
+    while (fn < GC_PREFETCH_N) {
+      uintptr_t b = gcw_get(w);
+      if (!b)
+        break;
+      __builtin_prefetch((const void *)b);
+      fifo[(fhead + fn++) % GC_PREFETCH_N] = b;
+    }
+    if (fn == 0)
       break;
+    uintptr_t b = fifo[fhead];
+    fhead = (fhead + 1) % GC_PREFETCH_N;
+    fn--;
     scanobject(w, b);
   }
+  /* stopped early: the objects still waiting go back (they are grey) */
+  for (; fn > 0; fn--, fhead = (fhead + 1) % GC_PREFETCH_N)
+    gcw_put(w, fifo[fhead]);
   int64_t done = w->scan_work - done0;
+  if (credit && w->scan_work > credited)
+    credit(w->scan_work - credited);
   gcw_flush(w);
   if (w->flushed) {
     /* work on the global list: an idle P can mark it (Go's enlistWorker) */

@@ -127,6 +127,25 @@ static void acquirep(m_t *mp, p_t *pp) {
   }
 }
 
+/* acquirep for a P handed to a sleeping or new M through m->nextp
+ * (startm, stopm): the P is P_TRANSIT until this M claims it. Returns
+ * false when a stop-the-world took it meanwhile (it may even be idle or
+ * running elsewhere by now): mp holds no P and goes back to sleep, and
+ * gives up spinning (the spinning count belongs to Ms that look for
+ * work). */
+static bool acquirep_handed(m_t *mp, p_t *pp) {
+  uint32_t st = P_TRANSIT;
+  if (!atomic_cas_strong_acq_rel(&pp->status, &st, P_IDLE)) {
+    if (mp->spinning) {
+      mp->spinning = false;
+      atomic_sub_relaxed(&sched.nmspinning, 1);
+    }
+    return false;
+  }
+  acquirep(mp, pp);
+  return true;
+}
+
 static p_t *releasep(m_t *mp) {
   p_t *pp = mp->p;
 #if HL_DEBUG >= 1
@@ -278,6 +297,9 @@ static void startm(p_t *pp, bool spinning) {
     }
   }
   m_t *mp = mget();
+  /* until the M wakes (a futex wake-up or a new thread: tens to hundreds
+   * of µs) a stop-the-world may take the P instead of waiting for it */
+  atomic_store_release(&pp->status, P_TRANSIT);
   hl_unlock(&sched.lock);
   if (!mp) {
     newm(pp, spinning);
@@ -447,8 +469,10 @@ static bool stopm(m_t *mp) {
     p_t *pp = NULL;
     if (mp->idle) {
       pp = pidleget();
-      if (pp) /* leave the idle list */
+      if (pp) { /* leave the idle list; the P is handed as startm's */
         midle_remove(mp);
+        atomic_store_release(&pp->status, P_TRANSIT);
+      }
     }
     hl_unlock(&sched.lock);
     if (pp) {
@@ -464,7 +488,8 @@ static bool stopm(m_t *mp) {
   }
   p_t *pp = atomic_load_acquire(&mp->nextp);
   atomic_store_relaxed(&mp->nextp, NULL);
-  acquirep(mp, pp);
+  if (!acquirep_handed(mp, pp))
+    return stopm(mp); /* a stop-the-world took it on its way: sleep again */
   return true;
 }
 
@@ -1334,9 +1359,7 @@ static void *mstart(void *arg) {
   }
   p_t *pp = atomic_load_acquire(&mp->nextp);
   atomic_store_relaxed(&mp->nextp, NULL);
-  if (pp)
-    acquirep(mp, pp);
-  else
+  if (!pp || !acquirep_handed(mp, pp))
     stopm(mp);
   mstart_loop(mp);
   return NULL;
@@ -1611,7 +1634,9 @@ g_t *go_system(void (*fn)(void *), void *arg) {
  * Stop-the-world (Go's stopTheWorldWithSema / startTheWorldWithSema).
  *
  * stw_stop, on a goroutine: sets gcwaiting, stops its own P, every idle
- * P and every P in a syscall or taken from a hog at once, and asks the Ps
+ * P, every P in a syscall or taken from a hog, and every P on its way to
+ * an M that startm is waking (P_TRANSIT: that M's wake-up can take
+ * hundreds of µs; it goes back to sleep) at once, and asks the Ps
  * that run goroutines to stop: cooperatively (their next runtime call
  * yields, and schedule() stops the P: gcstopm), and after STW_SIGNAL_NS
  * by the preemption signal, which takes the P from a goroutine that runs
@@ -1620,13 +1645,14 @@ g_t *go_system(void (*fn)(void *), void *arg) {
  * Returns with every P stopped and the caller in a runtime critical
  * section (it is not preempted while the world is stopped).
  */
-#define STW_SIGNAL_NS 20000
+#define STW_SIGNAL_NS 10000
+#define STW_SPIN_NS 500000
 
 static void stw_take_free_ps(void) {
   for (int i = 0; i < sched.gomaxprocs; i++) {
     p_t *pp = sched.allp[i];
     uint32_t st = atomic_load_acquire(&pp->status);
-    if ((st == P_SYSCALL || st == P_PREEMPTED) &&
+    if ((st == P_SYSCALL || st == P_PREEMPTED || st == P_TRANSIT) &&
         atomic_cas_strong_acq_rel(&pp->status, &st, P_GCSTOP)) {
       atomic_store_relaxed(&pp->m, NULL);
       sched.stopwait--;
@@ -1683,7 +1709,16 @@ void stw_stop(int reason) {
         syscall(SYS_tgkill, getpid(), pm->tid, SIGURG);
       }
     }
-    futex_wait(&sched.stopnote, 0, 5000);
+    /* Spin at first: a futex timeout of a few µs sleeps for the
+     * thread's timer slack (50 µs by default), and every µs here is
+     * pause time. After STW_SPIN_NS (a stop that long waits for a signal
+     * to be answered) sleep instead. */
+    if (now - start < STW_SPIN_NS) {
+      for (int k = 0; k < 100; k++)
+        cpu_relax();
+    } else {
+      futex_wait(&sched.stopnote, 0, 20000);
+    }
     hl_lock(&sched.lock);
     stw_take_free_ps();
     wait = sched.stopwait > 0;

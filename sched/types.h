@@ -75,13 +75,17 @@ enum waitreason {
  *   IDLE <-> RUNNING (acquirep/releasep, under sched.lock when idle-listed)
  *   RUNNING -> SYSCALL (hl_syscall_enter) -> RUNNING (exit fast path)
  *   SYSCALL -> IDLE (retaken by sysmon or taken by the exit slow path)
- *   RUNNING -> PREEMPTED (a hogging G's P taken away) -> IDLE */
+ *   RUNNING -> PREEMPTED (a hogging G's P taken away) -> IDLE
+ *   IDLE -> TRANSIT (startm hands it to a sleeping or new M) -> IDLE ->
+ *     RUNNING (acquirep on that M), or TRANSIT -> GCSTOP (a stop-the-world
+ *     took it first: the M goes back to sleep) */
 enum pstatus {
   P_IDLE = 0,
   P_RUNNING,
   P_SYSCALL,
   P_PREEMPTED,
   P_GCSTOP, /* stopped for a stop-the-world (proc.c stw_stop) */
+  P_TRANSIT, /* handed to an M that has not woken yet (startm) */
 };
 
 typedef struct g g_t;
