@@ -173,7 +173,10 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static double median(double *v, long n) {
+/* The median of v[0..n) (v is left as it is). */
+static double median(const double *v0, long n) {
+  double v[MAX_REPS];
+  memcpy(v, v0, sizeof(double) * (size_t)n);
   qsort(v, (size_t)n, sizeof(double), cmp);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
@@ -222,27 +225,21 @@ static int bench(void *arg) {
   unlink(path);
   int procs = hl_maxprocs();
   if (do_ring) {
-    double c_off[MAX_REPS], c_on[MAX_REPS];
-    memcpy(c_off, roff, sizeof roff);
-    memcpy(c_on, ron, sizeof ron);
     printf("result bench=ring trace=off ns_per_hop=%.1f procs=%d hops=%ld "
            "reps=%ld\n",
-           median(c_off, reps), procs, hops, reps);
+           median(roff, reps), procs, hops, reps);
     printf("result bench=ring trace=on ns_per_hop=%.1f procs=%d hops=%ld "
            "reps=%ld events_per_hop=%.2f bytes_per_hop=%.2f\n",
-           median(c_on, reps), procs, hops, reps,
+           median(ron, reps), procs, hops, reps,
            (double)rc.events / (double)hops, (double)rc.bytes / (double)hops);
   }
   if (do_bt) {
-    double c_off[MAX_REPS], c_on[MAX_REPS];
-    memcpy(c_off, boff, sizeof boff);
-    memcpy(c_on, bon, sizeof bon);
     printf("result bench=binarytrees trace=off ms=%.1f procs=%d depth=%d "
            "reps=%ld\n",
-           median(c_off, reps), procs, bt_depth, reps);
+           median(boff, reps), procs, bt_depth, reps);
     printf("result bench=binarytrees trace=on ms=%.1f procs=%d depth=%d "
            "reps=%ld events=%llu bytes=%lld gc_cycles=%llu\n",
-           median(c_on, reps), procs, bt_depth, reps,
+           median(bon, reps), procs, bt_depth, reps,
            (unsigned long long)bc.events, bc.bytes,
            (unsigned long long)bc.gc_cycles);
   }
