@@ -11,9 +11,12 @@
  *    collector's case, allocation-bound, with GC cycles, mark workers,
  *    assists and sweeps traced.
  *
- *   trace_overhead [-w ring|binarytrees|all] [-n HOPS] [-d DEPTH] [-r REPS]
+ *   trace_overhead [-w ring|binarytrees|all] [-t off|on|both] [-n HOPS]
+ *                  [-d DEPTH] [-r REPS]
  *
- * Defaults: all, 1,000,000 hops, depth 16, 7 reps. HLMAXPROCS sets the
+ * Defaults: all, both, 1,000,000 hops, depth 16, 7 reps. -t off or -t on
+ * runs one side only (to profile it: `perf record trace_overhead -t on`),
+ * and prints no overhead line. HLMAXPROCS sets the
  * processors, as for any program. Each rep runs every selected program
  * with tracing off and on, alternating which goes first, so that the
  * machine's drift (other builds on a shared 2-core machine) falls on both
@@ -145,9 +148,14 @@ static int count_trace(trace_count_t *c) {
 
 /* Runs fn once with tracing off and once on (in the order given by
  * on_first); *off and *on get its results, *c the trace's counts. */
+static int side_off = 1, side_on = 1; /* -t */
+
 static int run_pair(double (*fn)(void *), void *arg, int on_first,
                     double *off, double *on, trace_count_t *c) {
+  *off = *on = 0;
   for (int k = 0; k < 2; k++) {
+    if (k == on_first ? !side_on : !side_off)
+      continue;
     if (k == on_first) {
       if (hl_trace_start(path) != 0) {
         fprintf(stderr, "trace_overhead: cannot trace to %s\n", path);
@@ -224,42 +232,43 @@ static int bench(void *arg) {
   }
   unlink(path);
   int procs = hl_maxprocs();
-  if (do_ring) {
+  if (do_ring && side_off)
     printf("result bench=ring trace=off ns_per_hop=%.1f procs=%d hops=%ld "
            "reps=%ld\n",
            median(roff, reps), procs, hops, reps);
+  if (do_ring && side_on)
     printf("result bench=ring trace=on ns_per_hop=%.1f procs=%d hops=%ld "
            "reps=%ld events_per_hop=%.2f bytes_per_hop=%.2f\n",
            median(ron, reps), procs, hops, reps,
            (double)rc.events / (double)hops, (double)rc.bytes / (double)hops);
-  }
-  if (do_bt) {
+  if (do_bt && side_off)
     printf("result bench=binarytrees trace=off ms=%.1f procs=%d depth=%d "
            "reps=%ld\n",
            median(boff, reps), procs, bt_depth, reps);
+  if (do_bt && side_on)
     printf("result bench=binarytrees trace=on ms=%.1f procs=%d depth=%d "
            "reps=%ld events=%llu bytes=%lld gc_cycles=%llu\n",
            median(bon, reps), procs, bt_depth, reps,
            (unsigned long long)bc.events, bc.bytes,
            (unsigned long long)bc.gc_cycles);
-  }
-  if (do_ring)
+  if (do_ring && side_off && side_on)
     report("ring", roff, ron);
-  if (do_bt)
+  if (do_bt && side_off && side_on)
     report("binarytrees", boff, bon);
   return 0;
 }
 
 static int usage(void) {
   fprintf(stderr, "usage: trace_overhead [-w ring|binarytrees|all] "
-                  "[-n HOPS (>= 1000)] [-d DEPTH (4..22)] [-r REPS (1..%d)]\n",
+                  "[-t off|on|both] [-n HOPS (>= 1000)] [-d DEPTH (4..22)] "
+                  "[-r REPS (1..%d)]\n",
           MAX_REPS);
   return 2;
 }
 
 int main(int argc, char **argv) {
   int opt;
-  while ((opt = getopt(argc, argv, "w:n:d:r:")) != -1) {
+  while ((opt = getopt(argc, argv, "w:n:d:r:t:")) != -1) {
     char *end;
     switch (opt) {
     case 'w':
@@ -268,6 +277,15 @@ int main(int argc, char **argv) {
       if (!do_ring && !do_bt) {
         fprintf(stderr, "trace_overhead: -w %s: not ring, binarytrees or "
                         "all\n", optarg);
+        return usage();
+      }
+      break;
+    case 't':
+      side_off = !strcmp(optarg, "off") || !strcmp(optarg, "both");
+      side_on = !strcmp(optarg, "on") || !strcmp(optarg, "both");
+      if (!side_off && !side_on) {
+        fprintf(stderr, "trace_overhead: -t %s: not off, on or both\n",
+                optarg);
         return usage();
       }
       break;
