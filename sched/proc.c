@@ -743,7 +743,12 @@ static void switch_direct(m_t *mp, g_t *gp, g_t *next, uint32_t after) {
   mp->curg = next;
   next->m = mp;
   atomic_store_relaxed(&next->status, G_RUNNING);
-  trace_go_start(next->goid);
+  /* parking and the one-P yield come straight from gp's GO_BLOCK or
+   * GO_YIELD event: next's start shares its tick (no clock read) */
+  if (after == AFTER_PARK_DIRECT || after == AFTER_NONE)
+    trace_go_start_same(next->goid);
+  else
+    trace_go_start(next->goid);
   if (gp->stack.kind == STACK_SLAB)
     stack_check(gp);
   ctx_switch(gp, next);

@@ -57,7 +57,7 @@ cmake --build build-tsan -j"$jobs" || fail "build tsan"
 (cd build-tsan &&
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --output-on-failure -j"$jobs" \
-    -R "^alloc[.]test_threads$|^stress[.]|^sched[.]|^gc[.]|^workloads[.]|^pools[.]|^fault[.]test_fault_alloc$|^misuse[.]" \
+    -R "^alloc[.]test_threads$|^stress[.]|^trace[.]test_rt_|^sched[.]|^gc[.]|^workloads[.]|^pools[.]|^fault[.]test_fault_alloc$|^misuse[.]" \
     -E "^gc[.]test_latency$" \
     -LE "$labels_exclude|big" "$@") || fail "tsan tests"
 # 4. AArch64 under qemu-user, on request (HL_TEST_AARCH64=1, with the

@@ -14,25 +14,40 @@
 #include "base/os.h"
 #include "trace/format.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* enum trace_clock in use (set once by trace_clock_init). */
 extern int trace_clock_kind;
 
-static inline uint64_t trace_ticks(void) {
+/* The hardware counter: true (and *t set) when the clock in use is one
+ * (rdtsc, cntvct_el0), false when it is CLOCK_MONOTONIC. Inline and
+ * without a call, so the emitter's fast path needs to save no register;
+ * it takes the slow path for the other clock. */
+static inline bool trace_ticks_hw(uint64_t *t) {
 #if defined(__x86_64__)
   if (__builtin_expect(trace_clock_kind == TRACE_CLOCK_TSC, 1)) {
     uint32_t lo, hi;
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
+    *t = ((uint64_t)hi << 32) | lo;
+    return true;
   }
 #elif defined(__aarch64__)
   if (__builtin_expect(trace_clock_kind == TRACE_CLOCK_CNTVCT, 1)) {
     uint64_t v;
     __asm__ __volatile__("isb; mrs %0, cntvct_el0" : "=r"(v));
-    return v;
+    *t = v;
+    return true;
   }
 #endif
+  (void)t;
+  return false;
+}
+
+static inline uint64_t trace_ticks(void) {
+  uint64_t t;
+  if (trace_ticks_hw(&t))
+    return t;
   return (uint64_t)os_nanotime();
 }
 

@@ -2,29 +2,49 @@
  * trace/emit.c — event emission: per-P buffers, the global buffer, the
  * writer thread, hl_trace_start/stop and the user annotations.
  *
- * Entry points: trace_ev_, trace_ev_gc_, trace_procs, trace_init,
+ * Entry points: trace_ev0_/1_/2_, trace_ev_, trace_go_start_same_,
+ * trace_ev_gc_, trace_procs, trace_init,
  * hl_trace_start, hl_trace_stop, hl_trace_enabled, hl_trace_region_begin,
  * hl_trace_region_end, hl_trace_log.
  *
- * Buffers. Every P id has a slot holding the buffer its events go to.
+ * Buffers. Every P id has a slot holding the buffer its events go to,
+ * with the write position and a limit below which a small event fits.
  * Only the thread holding the P appends to it (the scheduler's P handoff
  * orders one owner's appends before the next's), so an append is plain
  * stores: no lock, no atomic read-modify-write. A thread without a P
- * appends to the global buffer under trace_lock. A full buffer (64 KiB)
+ * appends to the global buffer under trace_lock. A full buffer (256 KiB)
  * goes on the full queue for the writer thread and the appender takes an
  * empty one (free list, or a new mapping) — the only lock an appender on
  * a P ever takes, once per buffer.
  *
- * An append (trace_ev_):
+ * An append (ev_fast, for every event of at most two integers; ev_slow
+ * and ev_write for the rest, the global buffer and a full buffer):
  *  1. hl_lock_depth++ (the preemption signal then leaves the thread and
  *     its P alone: the P cannot move to another thread mid-append).
  *  2. pid = trace_tls_pid; with a P: slot->busy = 1, then a full barrier
  *     between that store and the next load (see "Stopping").
  *  3. If trace_on is 0 now, nothing is written (the trace stopped).
- *  4. Read the clock, clamp it to the slot's last tick (ticks read on
- *     different cores must not go back within one P's stream), encode the
- *     event after the previous one in the buffer.
+ *  4. If the event fits below the slot's limit: read the clock, clamp it
+ *     to the slot's last tick (ticks read on different cores must not go
+ *     back within one P's stream), encode kind, delta and arguments at
+ *     the write position and bump it. Else steps 1-5 are undone and done
+ *     again out of line (ev_slow), which swaps the buffer.
  *  5. slot->busy = 0 (release: the stopper's acquire load sees the bytes).
+ * The fast path calls nothing, so it saves no register: on x86-64 about
+ * 45 instructions, most of its time the rdtsc.
+ *
+ * Where the time goes (thread-ring, 3 events a hop of ~70 ns; measured
+ * with perf, docs/results/trace.md): the clock read is most of an event's
+ * cost (rdtsc takes 7-10 ns on this class of machine, clock_gettime 16),
+ * so a goroutine started by a direct switch right after its predecessor
+ * parked or yielded takes that event's tick (trace_go_start_same_) and a
+ * hop reads the clock twice. Rejected: stamping GO_UNBLOCK with a later
+ * event's tick too (it would move a wake-up by whatever the waker does
+ * next, unbounded); merging GO_BLOCK and GO_START into one event (a new
+ * format version for 2 bytes and ~3 ns a hop); coarser ticks as Go's
+ * (ticks/64: the read costs the same, and only the byte count shrinks).
+ * The batch's base tick is the P's last tick when the buffer is taken,
+ * so the first event is a delta like every other.
  *
  * Stopping (hl_trace_stop) must collect every P's partly filled buffer
  * while their owners may be appending. The owners must stay cheap, so the
@@ -48,8 +68,11 @@
  *
  * The writer thread sleeps on a futex until a buffer is queued, writes
  * each as a batch (header + the buffer's bytes) with writev, and puts the
- * buffer back on the free list. At stop it drains the queue and exits;
- * the stopper then writes the end record and closes the file.
+ * buffer back on the free list. An appender wakes it only when its futex
+ * word goes from 0 to 1 (the writer clears the word before it looks at
+ * the queue): one wake-up per round of the writer, not per buffer. At
+ * stop it drains the queue and exits; the stopper then writes the end
+ * record and closes the file.
  *
  * Lock order: trace_ctl (start/stop) -> trace_lock (queues, global
  * buffer). Both are leaves with respect to every runtime lock: no hook
@@ -72,29 +95,37 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define TBUF_BYTES (64u << 10)
+#define TBUF_BYTES (256u << 10)
 
 typedef struct tbuf {
   struct tbuf *next; /* full queue / free list (trace_lock) */
   int32_t pid;       /* -1: global */
-  uint32_t len;      /* bytes of events in data */
-  uint32_t nevents;
+  uint32_t len;      /* bytes of events in data (set when sealed) */
+  uint32_t nevents;  /* (set when sealed) */
   uint32_t pad_;
-  uint64_t base; /* tick of the first event (its delta is from here) */
-  uint64_t last; /* tick of the last event */
+  uint64_t base; /* the slot's last tick when the buffer was taken: the
+                    first event's delta is from here */
   uint8_t data[];
 } tbuf_t;
 #define TBUF_DATA (TBUF_BYTES - sizeof(tbuf_t))
 _Static_assert(TBUF_DATA < TRACE_MAX_BATCH, "a buffer fits in a batch");
 
-/* Invariant: buf is NULL or a buffer of this slot's P whose events are
- * in tick order, all >= the previous buffer's; written by the P's owner
- * while busy, by the stopper once busy is 0 and trace_on is 0. */
+/* The most bytes a fast-path event takes: kind, delta, two arguments. */
+#define EV_FAST_MAX (1 + 3 * TRACE_VARINT_MAX)
+
+/* Invariant: buf is NULL (then pos == lim == NULL) or a buffer of this
+ * slot's P holding n events in [buf->data, pos), in tick order, all >=
+ * the previous buffer's; lim = buf->data + TBUF_DATA - EV_FAST_MAX, so a
+ * fast-path event starting below lim fits. last is the tick of the last
+ * event written through the slot (tick0 before the first). All fields
+ * but busy are written by the P's owner while busy, by the stopper once
+ * busy is 0 and trace_on is 0 (the global slot: under tr.lock). */
 typedef struct tslot {
   _Atomic uint32_t busy;
-  uint32_t pad_;
+  uint32_t n;
+  uint8_t *pos, *lim;
   tbuf_t *buf;
-  uint64_t last; /* last tick written through this slot */
+  uint64_t last;
 } __attribute__((aligned(64))) tslot_t;
 
 _Atomic uint32_t trace_on;
@@ -163,29 +194,52 @@ static void tbuf_queue_locked(tbuf_t *b) {
   tr.nbatches++;
 }
 
-static void writer_wake(void) {
-  /* release: the writer's acquire exchange sees the queue (it also takes
-   * tr.lock, this only makes the futex word change visible). */
-  atomic_store_release(&tr.wake, 1);
-  futex_wake(&tr.wake, 1);
+/* Caller holds tr.lock and may write s: queues s's buffer (its length
+ * and count taken from the slot) and leaves the slot without one. */
+static void slot_seal_locked(tslot_t *s) {
+  tbuf_t *b = s->buf;
+  if (!b)
+    return;
+  b->len = (uint32_t)(s->pos - b->data);
+  b->nevents = s->n;
+  tbuf_queue_locked(b);
+  s->buf = NULL;
+  s->pos = s->lim = NULL;
+  s->n = 0;
 }
 
-/* Returns s's buffer with room for need bytes, swapping a full one for
- * an empty one; NULL when no memory (the event is lost). Caller is the
- * slot's owner (or holds tr.lock for the global slot: locked). */
-static tbuf_t *slot_room(tslot_t *s, int32_t pid, size_t need, bool locked) {
-  tbuf_t *b = s->buf;
-  if (hl_likely(b && b->len + need <= TBUF_DATA))
-    return b;
+/* Wakes the writer when it may be asleep: only the store that turns wake
+ * from 0 to 1 makes the futex call (the writer clears it before it looks
+ * at the queue, so a later buffer is never left unseen), at most one
+ * system call per round of the writer instead of one per buffer. */
+static void writer_wake(void) {
+  /* acq_rel: release pairs with the writer's acquire exchange (it also
+   * takes tr.lock; this only publishes the futex word's change). */
+  if (atomic_exchange_acq_rel(&tr.wake, 1) == 0)
+    futex_wake(&tr.wake, 1);
+}
+
+/* Gives s an empty buffer, queueing the one it has (the writer is woken
+ * then); returns the new write position, NULL when there is no memory
+ * (the event is lost). Caller is the slot's owner (or holds tr.lock for
+ * the global slot: locked). Once per buffer, out of the fast path. */
+static HL_NOINLINE uint8_t *slot_refill(tslot_t *s, int32_t pid, bool locked) {
   if (!locked)
     hl_lock(&tr.lock);
-  if (b)
-    tbuf_queue_locked(b);
-  s->buf = b = tbuf_get_locked(pid);
+  bool queued = s->buf != NULL;
+  slot_seal_locked(s);
+  tbuf_t *b = tbuf_get_locked(pid);
+  if (b) {
+    b->base = s->last;
+    s->buf = b;
+    s->pos = b->data;
+    s->lim = b->data + TBUF_DATA - EV_FAST_MAX;
+  }
   if (!locked)
     hl_unlock(&tr.lock);
-  writer_wake();
-  return b;
+  if (queued)
+    writer_wake();
+  return b ? s->pos : NULL;
 }
 
 /* ------------------------------------------------------------ appending */
@@ -201,92 +255,191 @@ static inline void fence_appender(void) {
 #endif
 }
 
-/* Steps 1-3: the slot to append to, or NULL when not tracing (then
- * ev_end must still be called). */
-static inline tslot_t *ev_begin(void) {
+/* A uvarint, with the one-byte case (most deltas and small arguments)
+ * first. */
+static inline uint8_t *put_uv(uint8_t *p, uint64_t v) {
+  if (hl_likely(v < 0x80)) {
+    *p = (uint8_t)v;
+    return p + 1;
+  }
+  if (v < 0x4000) {
+    p[0] = (uint8_t)(v | 0x80);
+    p[1] = (uint8_t)(v >> 7);
+    return p + 2;
+  }
+  return trace_put_uvarint(p, v);
+}
+
+/* The delta from the slot's last tick to t, which becomes the slot's
+ * last: clamped to 0 when t is not later, so that one P's stream never
+ * goes back (its owner may have moved to another core). */
+static inline uint64_t slot_tick_delta(tslot_t *s, uint64_t t) {
+  uint64_t last = s->last;
+  if (hl_unlikely(t <= last))
+    return 0;
+  s->last = t;
+  return t - last;
+}
+
+static void ev_global(uint32_t kind, const uint64_t *args, int nargs,
+                      const char *const *strs, int nstr);
+
+/* Writes an event of at most two integer arguments, its tick delta d,
+ * at p (room for EV_FAST_MAX bytes); returns the end. */
+static inline uint8_t *ev_put(uint8_t *p, uint32_t kind, uint64_t d,
+                              int nargs, uint64_t a0, uint64_t a1) {
+  *p++ = (uint8_t)kind;
+  p = put_uv(p, d);
+  if (nargs > 0)
+    p = put_uv(p, a0);
+  if (nargs > 1)
+    p = put_uv(p, a1);
+  return p;
+}
+
+/* Steps 1-5 when the fast path cannot: no P (the global buffer), the
+ * trace stopped, or the buffer full. Redoes the steps from the start (the
+ * fast path undid its own). */
+static HL_NOINLINE void ev_slow(uint32_t kind, int nargs, uint64_t a0,
+                                uint64_t a1, bool same) {
   hl_lock_depth++;
   atomic_signal_fence(memory_order_seq_cst); /* before reading the P */
   int32_t pid = trace_tls_pid;
-  tslot_t *s;
-  if (pid < 0 || pid >= TRACE_MAX_PROCS) {
-    hl_lock(&tr.lock);
-    s = &tr.global;
+  if ((uint32_t)pid >= TRACE_MAX_PROCS) {
+    uint64_t args[2] = {a0, a1};
+    ev_global(kind, args, nargs, NULL, 0);
   } else {
-    s = &slots[pid];
+    tslot_t *s = &slots[pid];
     atomic_store_relaxed(&s->busy, 1);
     fence_appender();
-  }
-  /* acquire: pairs with the release store in hl_trace_start (the slots
-   * were reset before it). */
-  if (!atomic_load_acquire(&trace_on)) {
-    return s == &tr.global ? s : (atomic_store_release(&s->busy, 0), NULL);
-  }
-  return s;
-}
-
-static inline void ev_end(tslot_t *s) {
-  if (s == &tr.global)
-    hl_unlock(&tr.lock);
-  else if (s)
+    /* acquire: pairs with the release store in hl_trace_start. */
+    if (atomic_load_acquire(&trace_on)) {
+      uint8_t *p = s->pos;
+      if (p >= s->lim)
+        p = slot_refill(s, pid, false);
+      if (p) {
+        uint64_t d = same ? 0 : slot_tick_delta(s, trace_ticks());
+        s->pos = ev_put(p, kind, d, nargs, a0, a1);
+        s->n++;
+      } else {
+        atomic_add_relaxed(&tr.nlost, 1);
+      }
+    }
     /* release: pairs with the stopper's acquire load of busy. */
     atomic_store_release(&s->busy, 0);
+  }
   atomic_signal_fence(memory_order_seq_cst);
   hl_lock_depth--;
 }
 
-/* Step 4: appends one event (integers then strings) to s. */
-static void ev_write(tslot_t *s, uint32_t kind, const uint64_t *args,
-                     int nargs, const char *const *strs, int nstr) {
+/* Steps 1-5 for an event of at most two integer arguments: the whole
+ * fast path, inlined into each entry point below with the kind's
+ * argument count a constant. It calls nothing (ev_slow only as its last
+ * act, after undoing its steps; so also for a clock that is not a
+ * hardware counter), so it saves no registers: a few TLS and slot loads,
+ * plain stores around the clock read, the bytes. */
+static inline __attribute__((always_inline)) void
+ev_fast(uint32_t kind, int nargs, uint64_t a0, uint64_t a1, bool same) {
+  hl_lock_depth++;
+  atomic_signal_fence(memory_order_seq_cst); /* before reading the P */
+  int32_t pid = trace_tls_pid;
+  if (hl_likely((uint32_t)pid < TRACE_MAX_PROCS)) {
+    tslot_t *s = &slots[pid];
+    atomic_store_relaxed(&s->busy, 1);
+    fence_appender();
+    uint8_t *p;
+    uint64_t t = 0;
+    /* acquire: pairs with the release store in hl_trace_start (the slots
+     * were reset before it). The slot is read only after: a stopper that
+     * saw busy == 0 may be resetting it while trace_on is 0. */
+    if (hl_likely(atomic_load_acquire(&trace_on) && (p = s->pos) < s->lim &&
+                  (same || trace_ticks_hw(&t)))) {
+      s->pos = ev_put(p, kind, same ? 0 : slot_tick_delta(s, t), nargs, a0, a1);
+      s->n++;
+      /* release: pairs with the stopper's acquire load of busy. */
+      atomic_store_release(&s->busy, 0);
+      atomic_signal_fence(memory_order_seq_cst);
+      hl_lock_depth--;
+      return;
+    }
+    atomic_store_release(&s->busy, 0);
+  }
+  atomic_signal_fence(memory_order_seq_cst);
+  hl_lock_depth--;
+  ev_slow(kind, nargs, a0, a1, same);
+}
+
+HL_NOINLINE void trace_ev0_(uint32_t kind) { ev_fast(kind, 0, 0, 0, false); }
+HL_NOINLINE void trace_ev1_(uint32_t kind, uint64_t a0) {
+  ev_fast(kind, 1, a0, 0, false);
+}
+HL_NOINLINE void trace_ev2_(uint32_t kind, uint64_t a0, uint64_t a1) {
+  ev_fast(kind, 2, a0, a1, false);
+}
+HL_NOINLINE void trace_go_start_same_(int64_t goid) {
+  ev_fast(TRACE_EV_GO_START, 1, (uint64_t)goid, 0, true);
+}
+
+/* Any kind without strings, its argument count from the table. */
+HL_NOINLINE void trace_ev_(uint32_t kind, uint64_t a0, uint64_t a1) {
+  if (kind == TRACE_EV_PROC_START) {
+    if (!trace_tls_tid)
+      trace_tls_tid = os_gettid();
+    a0 = (uint64_t)trace_tls_tid;
+  }
+  switch (trace_evinfo[kind].nargs) {
+  case 0:
+    ev_fast(kind, 0, 0, 0, false);
+    break;
+  case 1:
+    ev_fast(kind, 1, a0, 0, false);
+    break;
+  default:
+    ev_fast(kind, 2, a0, a1, false);
+    break;
+  }
+}
+
+/* Appends one event (integers then strings) to s, which has a buffer
+ * position; the general path (global buffer, strings). */
+static void ev_write(tslot_t *s, int32_t pid, bool locked, uint32_t kind,
+                     const uint64_t *args, int nargs, const char *const *strs,
+                     int nstr) {
   size_t slen[TRACE_MAX_STRS] = {0};
   size_t need = 1 + TRACE_VARINT_MAX * (1 + (size_t)nargs);
   for (int i = 0; i < nstr; i++) {
     slen[i] = strs[i] ? strnlen(strs[i], TRACE_MAX_STRING) : 0;
     need += TRACE_VARINT_MAX + slen[i];
   }
-  bool global = s == &tr.global;
-  if (global && !atomic_load_relaxed(&trace_on))
-    return;
-  int32_t pid = global ? -1 : (int32_t)(s - slots);
-  tbuf_t *b = slot_room(s, pid, need, global);
-  if (!b) {
+  uint8_t *p = s->pos;
+  if (!s->buf || (size_t)(s->buf->data + TBUF_DATA - p) < need)
+    p = slot_refill(s, pid, locked);
+  if (!p) {
     atomic_add_relaxed(&tr.nlost, 1);
     return;
   }
-  uint64_t t = trace_ticks();
-  if (t < s->last)
-    t = s->last;
-  if (t < tr.tick0)
-    t = tr.tick0;
-  s->last = t;
-  if (b->len == 0)
-    b->base = b->last = t;
-  uint8_t *p = b->data + b->len;
   *p++ = (uint8_t)kind;
-  p = trace_put_uvarint(p, t - b->last);
+  p = put_uv(p, slot_tick_delta(s, trace_ticks()));
   for (int i = 0; i < nargs; i++)
-    p = trace_put_uvarint(p, args[i]);
+    p = put_uv(p, args[i]);
   for (int i = 0; i < nstr; i++) {
-    p = trace_put_uvarint(p, slen[i]);
+    p = put_uv(p, slen[i]);
     memcpy(p, strs[i] ? strs[i] : "", slen[i]);
     p += slen[i];
   }
-  b->last = t;
-  b->len = (uint32_t)(p - b->data);
-  b->nevents++;
+  s->pos = p;
+  s->n++;
 }
 
-HL_NOINLINE void trace_ev_(uint32_t kind, uint64_t a0, uint64_t a1) {
-  tslot_t *s = ev_begin();
-  if (s) {
-    uint64_t args[2] = {a0, a1};
-    if (kind == TRACE_EV_PROC_START) {
-      if (!trace_tls_tid)
-        trace_tls_tid = os_gettid();
-      args[0] = (uint64_t)trace_tls_tid;
-    }
-    ev_write(s, kind, args, trace_evinfo[kind].nargs, NULL, 0);
-  }
-  ev_end(s);
+/* An event of a thread holding no P: the global buffer, under tr.lock. */
+static void ev_global(uint32_t kind, const uint64_t *args, int nargs,
+                      const char *const *strs, int nstr) {
+  hl_lock(&tr.lock);
+  /* tr.lock orders this with hl_trace_stop's collection of the global
+   * buffer: after it, trace_on is 0 here. */
+  if (atomic_load_relaxed(&trace_on))
+    ev_write(&tr.global, -1, true, kind, args, nargs, strs, nstr);
+  hl_unlock(&tr.lock);
 }
 
 HL_NOINLINE void trace_ev_gc_(uint32_t kind) {
@@ -299,13 +452,26 @@ HL_NOINLINE void trace_ev_gc_(uint32_t kind) {
 static void ev_strings(uint32_t kind, const char *s0, const char *s1) {
   if (!trace_enabled())
     return;
-  tslot_t *s = ev_begin();
-  if (s) {
-    uint64_t goid = (uint64_t)trace_tls_goid;
-    const char *strs[2] = {s0, s1};
-    ev_write(s, kind, &goid, 1, strs, trace_evinfo[kind].nstr);
+  uint64_t goid = (uint64_t)trace_tls_goid;
+  const char *strs[2] = {s0, s1};
+  int nstr = trace_evinfo[kind].nstr;
+  hl_lock_depth++;
+  atomic_signal_fence(memory_order_seq_cst); /* before reading the P */
+  int32_t pid = trace_tls_pid;
+  if ((uint32_t)pid >= TRACE_MAX_PROCS) {
+    ev_global(kind, &goid, 1, strs, nstr);
+  } else {
+    tslot_t *s = &slots[pid];
+    atomic_store_relaxed(&s->busy, 1);
+    fence_appender();
+    /* acquire: pairs with the release store in hl_trace_start. */
+    if (atomic_load_acquire(&trace_on))
+      ev_write(s, pid, false, kind, &goid, 1, strs, nstr);
+    /* release: pairs with the stopper's acquire load of busy. */
+    atomic_store_release(&s->busy, 0);
   }
-  ev_end(s);
+  atomic_signal_fence(memory_order_seq_cst);
+  hl_lock_depth--;
 }
 
 HL_API void hl_trace_region_begin(const char *name) {
@@ -493,15 +659,12 @@ HL_API int hl_trace_stop(void) {
         sched_yield();
     if (s->buf) {
       hl_lock(&tr.lock);
-      tbuf_queue_locked(s->buf);
+      slot_seal_locked(s);
       hl_unlock(&tr.lock);
-      s->buf = NULL;
     }
   }
   hl_lock(&tr.lock);
-  if (tr.global.buf)
-    tbuf_queue_locked(tr.global.buf);
-  tr.global.buf = NULL;
+  slot_seal_locked(&tr.global);
   tr.stopping = true;
   uint64_t nevents = tr.nevents, nbatches = tr.nbatches;
   hl_unlock(&tr.lock);
