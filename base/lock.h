@@ -13,6 +13,7 @@
 
 #include "base/atomic.h"
 #include "base/debug.h"
+#include "base/tls.h"
 
 /* Runtime locks held by the calling thread (all kinds below). The
  * scheduler never preempts or parks a goroutine cooperatively while this is
@@ -28,6 +29,12 @@ extern __thread uint32_t hl_lock_depth
  * the address is taken on the thread that runs the access. */
 uint32_t *hl_lock_depth_addr(void);
 #define hl_lock_depth (*hl_lock_depth_addr())
+#elif !defined(HL_LOCK_C)
+/* A goroutine may take a lock before a switch and release it after (or
+ * test the depth on both sides): always the current thread's counter,
+ * never one found through a thread pointer the compiler kept across the
+ * switch (base/tls.h). */
+#define hl_lock_depth HL_TLS(hl_lock_depth)
 #endif
 
 typedef struct hl_lock {

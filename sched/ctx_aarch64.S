@@ -33,8 +33,8 @@ hl_ctx_switch:
 	stp	d14, d15, [sp, #144]
 	mrs	x9, fpcr
 	str	x9, [sp, #160]
-	mov	x9, sp
-	str	x9, [x0]
+	mov	x10, sp			/* x9 keeps this FPCR for the compare */
+	str	x10, [x0]
 	mov	sp, x1
 	ldr	x10, [sp, #160]
 	cmp	x9, x10

@@ -15,10 +15,15 @@
 #define HL_SCHED_INTERNAL_H
 
 #include "base/debug.h"
+#include "base/tls.h"
 #include "sched/types.h"
 
 extern HL_HIDDEN schedt_t sched;
 extern HL_HIDDEN __thread m_t *tls_m __attribute__((tls_model("initial-exec")));
+/* The M of the thread running the caller *now*: a goroutine that read it
+ * before a switch may resume on another thread, where a thread pointer
+ * kept by the compiler would still name the first one (base/tls.h). */
+#define tls_m HL_TLS(tls_m)
 
 /* ---- ctx.c / ctx_<arch>.S ---- */
 void hl_ctx_switch(void **save_sp, void *load_sp);

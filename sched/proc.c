@@ -63,7 +63,9 @@
 #include <unistd.h>
 
 HL_HIDDEN schedt_t sched;
+#undef tls_m /* the variable itself; accessed through HL_TLS below */
 HL_HIDDEN __thread m_t *tls_m __attribute__((tls_model("initial-exec")));
+#define tls_m HL_TLS(tls_m)
 
 static bool schedule(m_t *mp);
 static void execute(m_t *mp, g_t *gp, bool inherit);
@@ -116,7 +118,7 @@ static void acquirep(m_t *mp, p_t *pp) {
   atomic_store_release(&pp->status, P_RUNNING);
   mp->p = pp;
   trace_proc_start(pp->id);
-  tls_mcache = pp->mcache;
+  HL_TLS(tls_mcache) = pp->mcache;
   if (mp->held_mcache) {
     /* the cache this thread kept when its P was taken from a hogging G:
      * it becomes the spare of this P, or goes back to the pool */
@@ -161,7 +163,7 @@ static p_t *releasep(m_t *mp) {
   atomic_store_relaxed(&pp->m, NULL);
   atomic_store_release(&pp->status, P_IDLE);
   mp->p = NULL;
-  tls_mcache = mp->held_mcache ? mp->held_mcache : mp->mcache;
+  HL_TLS(tls_mcache) = mp->held_mcache ? mp->held_mcache : mp->mcache;
   return pp;
 }
 
@@ -369,7 +371,7 @@ static bool gcstopm(m_t *mp) {
   p_t *pp = mp->p;
   atomic_store_relaxed(&pp->m, NULL);
   mp->p = NULL;
-  tls_mcache = mp->held_mcache ? mp->held_mcache : mp->mcache;
+  HL_TLS(tls_mcache) = mp->held_mcache ? mp->held_mcache : mp->mcache;
   hl_lock(&sched.lock);
   gcstop_locked(pp);
   hl_unlock(&sched.lock);
@@ -1341,7 +1343,8 @@ static void *mstart(void *arg) {
   tls_m = mp;
   mp->tid = os_gettid();
   mp->thread = pthread_self();
-  mp->mcache = tls_mcache; /* the thread's own (set up on first malloc) */
+  /* the thread's own (set up on first malloc) */
+  mp->mcache = HL_TLS(tls_mcache);
   stack_thread_init();
   /* os_thread_start blocks every signal in new threads; an M must take
    * the preemption signal, and report faults on its goroutines' stacks */
@@ -1381,7 +1384,7 @@ HL_API void hl_syscall_enter(void) {
   atomic_store_relaxed(&mp->syscallwhen, os_nanotime());
   mp->oldp = pp;
   mp->p = NULL;
-  tls_mcache = mp->mcache; /* the P may be handed to another M */
+  HL_TLS(tls_mcache) = mp->mcache; /* the P may be handed to another M */
   atomic_store_relaxed(&gp->status, G_SYSCALL);
   /* A P in SYSCALL belongs to nobody: sysmon may retake it, and any M
    * coming back from a syscall may take it (Go's reentersyscall clears
@@ -1405,7 +1408,7 @@ HL_API void hl_syscall_exit(void) {
      * it was free, and it is this M's from here (Go's wirep) */
     atomic_store_relaxed(&pp->m, mp);
     mp->p = pp;
-    tls_mcache = pp->mcache;
+    HL_TLS(tls_mcache) = pp->mcache;
     trace_go_syscall_end(gp->goid, pp->id);
     atomic_add_relaxed(&pp->syscalltick, 1);
     atomic_store_relaxed(&gp->status, G_RUNNING);
@@ -1553,7 +1556,7 @@ HL_API int hl_main(int (*fn)(void *), void *arg) {
   tls_m = m0;
   m0->tid = os_gettid();
   m0->thread = pthread_self();
-  m0->mcache = tls_mcache;
+  m0->mcache = HL_TLS(tls_mcache);
   stack_thread_init();
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
