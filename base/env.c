@@ -59,7 +59,7 @@
 #define HL_DEBUG_DEFAULTS                                                      \
   { .sbrk = 0, .scavdelay_ms = 1000, .madvdontneed = 1, .scavenger = 1,     \
     .stacksize_kib = 256, .schedtrace_ms = 0, .scheddetail = 0,             \
-    .gctrace = 0, .gccheckmark = 0, .gcstoptheworld = 0, .failmmap = 0,     \
+    .gctrace = 0, .gccheckmark = 0, .gcstoptheworld = 0, .gctrigger = 30, .failmmap = 0,     \
     .failthread = 0, .maplimit = 0 }
 
 hl_debug_vars_t hl_debug = HL_DEBUG_DEFAULTS;
@@ -205,6 +205,12 @@ static const debug_key_t keys[] = {
     {.name = "gctrace", .kind = KIND_BOOL, FIELD(gctrace)},
     {.name = "gccheckmark", .kind = KIND_BOOL, FIELD(gccheckmark)},
     {.name = "gcstoptheworld", .kind = KIND_BOOL, FIELD(gcstoptheworld)},
+    {.name = "gctrigger",
+     .kind = KIND_INT,
+     .min = 0,
+     .max = 95,
+     .unit = "percent of the way from the marked heap to the goal",
+     FIELD(gctrigger)},
     {.name = "failmmap",
      .kind = KIND_INT,
      .min = 0,
@@ -220,7 +226,7 @@ static const debug_key_t keys[] = {
     {.name = "maplimit", .kind = KIND_SIZE, FIELD(maplimit)},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
-_Static_assert(NKEYS == 13,
+_Static_assert(NKEYS == 14,
                "a key was added or removed: update the key list in env.h "
                "and the known-keys message in tests/base/test_env.c");
 

@@ -22,6 +22,10 @@
  *   gccheckmark=0|1     re-mark under stop-the-world after every
  *                       concurrent mark and abort on a missed object
  *   gcstoptheworld=0|1  every collection fully stop-the-world
+ *   gctrigger=PCT       a cycle never starts before the heap has gone PCT%
+ *                       of the way from the marked heap to the goal
+ *                       (0..95, default 30; Go's is 70: less floating
+ *                       garbage, more assists; docs/gc.md)
  * Fault injection (base/os_linux.c; docs/hardening.md):
  *   failmmap=N          the Nth mapping the runtime makes (os_map,
  *                       os_map_guarded: heap arenas, metadata, goroutine
@@ -51,6 +55,7 @@ typedef struct hl_debug_vars {
   int gctrace;
   int gccheckmark;
   int gcstoptheworld;
+  int64_t gctrigger;
   int64_t failmmap;
   int64_t failthread;
   uint64_t maplimit;

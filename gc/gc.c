@@ -244,11 +244,15 @@ static void pacer_set_goal(void) {
       cm = cons_mark_hist[i];
   uint64_t runway = (uint64_t)(cm * (1 - 0.25) / 0.25 *
                                (double)(gc.last_scan_work + stack_bytes()));
-  /* Go's clamp: at least 70% of the way to the goal (a cycle that
-   * starts earlier spends longer with the barrier on); with the
-   * fractional worker polled (fractional_due), the background share
-   * keeps up on binary-trees without starting earlier. */
-  uint64_t lo = marked + (goal - marked) / 10 * 7;
+  /* Go clamps the trigger to 70-95% of the way to the goal (a cycle
+   * that starts earlier spends longer with the barrier on and keeps more
+   * floating garbage). heaplab's lower bound is HLDEBUG=gctrigger
+   * (default 30%): on an allocation-heavy program whose mark cannot
+   * finish within 30% of the way at a 25% background share (binary-trees
+   * at 2 Ps), Go's clamp turns the rest of the mark into assists — the
+   * mutator's latency — while an earlier start lets the background
+   * workers do it (docs/results/mmu.md: MMU, time and peak RSS for both). */
+  uint64_t lo = marked + (goal - marked) / 100 * (uint64_t)hl_debug.gctrigger;
   uint64_t hi = marked + (goal - marked) / 100 * 95;
   uint64_t trig = goal > runway ? goal - runway : 0;
   if (trig < lo)
@@ -294,6 +298,23 @@ static void pacer_revise(void) {
   double dist = target - (double)live;
   if (dist < 1)
     dist = 1;
+  /* Assists pay the projected shortfall, not the whole remaining work
+   * (heaplab's departure from Go, for the MMU goal): at the rates
+   * measured since the mark began, the mark workers will do about
+   * bg_rate * dist / alloc_rate more before the heap reaches the target;
+   * only the rest is charged to allocation. Go charges everything and
+   * lets background credit cancel it after the fact, which turns a
+   * worker's lag of a few hundred µs into an assist burst in the
+   * mutator. A tenth of the remaining work stays charged (a margin for a
+   * mis-estimate), and past the soft goal the target is the hard goal. */
+  int64_t el = os_nanotime() - gc.mark_start_ns;
+  if (el > 500000 && live > cycle_heap_start) {
+    double alloc_rate = (double)(live - cycle_heap_start) / (double)el;
+    double bg_rate = (double)atomic_load_relaxed(&gc.bg_work) / (double)el;
+    double bg_expect = 0.8 * bg_rate * dist / alloc_rate;
+    double least = remaining / 10;
+    remaining = remaining - bg_expect > least ? remaining - bg_expect : least;
+  }
   gc_store_d(&gc.assist_work_per_byte, remaining / dist);
   gc_store_d(&gc.assist_bytes_per_work, dist / remaining);
 }
@@ -732,6 +753,7 @@ static waitlist_t assist_wl;
 static void flush_bg_credit(int64_t work) {
   if (work <= 0)
     return;
+  atomic_add_relaxed(&gc.bg_work, work);
   if (__atomic_load_n(&assist_wl.head, __ATOMIC_RELAXED)) {
     hl_lock(&assist_wl.lock);
     g_t *list = assist_wl.head;
@@ -841,6 +863,7 @@ static void gc_reset_mark_state(void) {
   atomic_store_relaxed(&gc.bytes_marked, 0);
   atomic_store_relaxed(&gc.scan_work, 0);
   atomic_store_relaxed(&gc.bg_credit, 0);
+  atomic_store_relaxed(&gc.bg_work, 0);
   for (int i = 0; i < sched.gomaxprocs; i++) {
     gcache_t *c = sched.allp[i]->gc;
     c->tiny = 0; /* blocks used while marking are allocated black */

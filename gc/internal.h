@@ -111,6 +111,7 @@ typedef struct gcstate {
   _Atomic uint64_t bytes_marked;
   _Atomic int64_t scan_work;
   _Atomic int64_t bg_credit;   /* background scan credit (bytes) */
+  _Atomic int64_t bg_work;     /* scan work of mark workers this cycle */
   double assist_work_per_byte;
   double assist_bytes_per_work;
   int64_t mark_start_ns;

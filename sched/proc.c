@@ -56,6 +56,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1719,11 +1720,12 @@ void stw_stop(int reason) {
     }
     /* Spin at first: a futex timeout of a few µs sleeps for the
      * thread's timer slack (50 µs by default), and every µs here is
-     * pause time. After STW_SPIN_NS (a stop that long waits for a signal
-     * to be answered) sleep instead. */
+     * pause time. The spin yields the CPU: on a machine with more
+     * runnable threads than CPUs the thread we wait for may be queued
+     * behind this one (a pure spin then waits for a scheduler tick, ms).
+     * After STW_SPIN_NS sleep instead. */
     if (now - start < STW_SPIN_NS) {
-      for (int k = 0; k < 100; k++)
-        cpu_relax();
+      sched_yield();
     } else {
       futex_wait(&sched.stopnote, 0, 20000);
     }

@@ -148,6 +148,15 @@ static void test_parse_each_key(void **state) {
     want.scavdelay_ms = delays[i].ms;
     assert_vars_equal(&v, &want);
   }
+
+  /* gctrigger: default 30 (heaplab's), both ends, Go's 70 */
+  assert_int_equal(v.gctrigger, 30);
+  assert_int_equal(hl_debug_parse("gctrigger=70", &v, err, sizeof err), 0);
+  assert_int_equal(v.gctrigger, 70);
+  assert_int_equal(hl_debug_parse("gctrigger=0", &v, err, sizeof err), 0);
+  assert_int_equal(v.gctrigger, 0);
+  assert_int_equal(hl_debug_parse("gctrigger=95", &v, err, sizeof err), 0);
+  assert_int_equal(v.gctrigger, 95);
 }
 
 static void test_parse_list(void **state) {
@@ -217,7 +226,7 @@ static void test_parse_fault_keys(void **state) {
 
 #define KNOWN                                                                  \
   "(known: sbrk, scavdelay, madvdontneed, scavenger, stacksize, schedtrace, "   \
-  "scheddetail, gctrace, gccheckmark, gcstoptheworld, failmmap, "             \
+  "scheddetail, gctrace, gccheckmark, gcstoptheworld, gctrigger, failmmap, "  \
   "failthread, maplimit)"
 #define BOOL "(accepted: 0 or 1)"
 #define DELAY "(accepted: 0..3600000 milliseconds)"
@@ -267,6 +276,12 @@ static const struct bad_case {
      "value \"1000000001\" out of range for failmmap " FAILMMAP},
     {"failthread=2k", "bad value \"2k\" for failthread (accepted: "
                       "0..1000000 (thread creation number; 0: off))"},
+    /* the collector's trigger bound */
+    {"gctrigger=96", "value \"96\" out of range for gctrigger (accepted: "
+                     "0..95 percent of the way from the marked heap to the "
+                     "goal)"},
+    {"gctrigger=7x", "bad value \"7x\" for gctrigger (accepted: 0..95 "
+                     "percent of the way from the marked heap to the goal)"},
     /* keys */
     {"foo=1", "unknown key \"foo\" " KNOWN},
     {"SBRK=1", "unknown key \"SBRK\" " KNOWN},
