@@ -31,21 +31,30 @@ cp bench/trace/go/binarytrees.go "$gotmp/main.go"
 echo "== go $(go env GOVERSION) binary-trees depth $depth, GOMAXPROCS=$GOMAXPROCS GOGC=$GOGC"
 "$gotmp/binarytrees" "$depth" "$out/go.trace" >/dev/null
 
-# BROWSER=true: go tool trace must not try to open a browser.
-BROWSER=true go tool trace -http="127.0.0.1:$port" "$out/go.trace" \
-  >"$gotmp/server.log" 2>&1 &
-srv=$!
-python3 - "$port" "$flags" "$out/go.trace" >"$out/go_mmu.csv" <<'PY'
-import json, sys, time, urllib.parse, urllib.request
-port, flags, name = sys.argv[1], sys.argv[2], sys.argv[3]
+# BROWSER=true: go tool trace must not try to open a browser. A server
+# that dies before it answers (a port taken meanwhile) is restarted on
+# another port, up to 3 times.
+ok=0
+for attempt in 1 2 3; do
+  BROWSER=true go tool trace -http="127.0.0.1:$port" "$out/go.trace" \
+    >"$gotmp/server.log" 2>&1 &
+  srv=$!
+  if python3 - "$port" "$flags" "$out/go.trace" "$srv" >"$out/go_mmu.csv" <<'PY'
+import json, os, sys, time, urllib.parse, urllib.request
+port, flags, name, srv = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 url = "http://127.0.0.1:%s/mmuPlot?flags=%s" % (port, urllib.parse.quote("mut|" + flags))
-for _ in range(600):  # the server parses the trace first
+data = None
+for _ in range(1200):  # the server parses the trace first
     try:
         data = json.load(urllib.request.urlopen(url, timeout=120))
         break
     except Exception:
+        try:
+            os.kill(srv, 0)
+        except OSError:
+            sys.exit("go_mmu.sh: go tool trace exited before answering on port " + port)
         time.sleep(0.1)
-else:
+if data is None:
     sys.exit("go_mmu.sh: go tool trace did not answer on port " + port)
 # With "mut" Go returns per window the MUD quantiles 0 (= the MMU),
 # 0.001, 0.01, 0.05: the worst 0.1 %, 1 %, 5 % of windows.
@@ -54,4 +63,14 @@ for row in data["curve"]:
     w = row[0]
     print("%d,%.9g,%s,%s" % (w, w / 1e9, ",".join("%.6f" % v for v in row[1:]), name))
 PY
+  then
+    ok=1
+  fi
+  kill "$srv" 2>/dev/null || true
+  wait "$srv" 2>/dev/null || true
+  [ $ok = 1 ] && break
+  cat "$gotmp/server.log" >&2
+  port=$((20000 + RANDOM % 20000))
+done
+[ $ok = 1 ] || { echo "go_mmu.sh: go tool trace failed 3 times" >&2; exit 1; }
 echo "== $out/go_mmu.csv ($(($(wc -l <"$out/go_mmu.csv") - 1)) windows)"
