@@ -12,8 +12,11 @@
  *     after it: the resumed G ran the other M's pending action and left
  *     that M's critical section — "a dead goroutine was resumed");
  *   - on x86-64 an access is %fs-relative and so always current, unless
- *     the address is taken (ThreadSanitizer's instrumentation does: see
- *     base/lock.h).
+ *     the address is taken: ThreadSanitizer's instrumentation does, and
+ *     GCC then computes it from %fs:0 once per function (a goroutine that
+ *     parked on the main thread read the main thread's tls_m after it
+ *     resumed on another: tests/gc/test_misuse.c under TSan). HL_TLS
+ *     forms the address afresh in TSan builds.
  *
  * HL_TLS(var) is the calling thread's instance of var, an lvalue. On
  * AArch64 it reads tpidr_el0 in a volatile asm at every use (never reused
@@ -38,6 +41,12 @@
 #ifndef HL_BASE_TLS_H
 #define HL_BASE_TLS_H
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HL_TLS_TSAN_ 1
+#endif
+#endif
+
 #if defined(__aarch64__)
 #define HL_TLS(var)                                                            \
   (*__extension__({                                                            \
@@ -48,6 +57,20 @@
                      "ldr %0, [%0, #:gottprel_lo12:" #var "]\n\t"              \
                      "add %0, %0, %1"                                          \
                      : "=&r"(hl_tls_a_), "=&r"(hl_tls_tp_));                   \
+    hl_tls_a_;                                                                 \
+  }))
+#elif defined(__x86_64__) && (defined(__SANITIZE_THREAD__) ||                 \
+                               defined(HL_TLS_TSAN_))
+/* ThreadSanitizer takes the variable's address, and GCC computes it from
+ * %fs:0 once per function: the same hazard as AArch64's (a goroutine
+ * resumed on another thread read the first thread's tls_m). The address
+ * is formed afresh at every use, as the initial-exec sequence does. */
+#define HL_TLS(var)                                                            \
+  (*__extension__({                                                            \
+    __typeof__(var) *hl_tls_a_;                                                \
+    __asm__ volatile("movq " #var "@gottpoff(%%rip), %0\n\t"                   \
+                     "addq %%fs:0, %0"                                         \
+                     : "=r"(hl_tls_a_));                                       \
     hl_tls_a_;                                                                 \
   }))
 #else

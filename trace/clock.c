@@ -51,6 +51,7 @@ void trace_clock_init(void) {
 
 void trace_clock_pair(uint64_t *t, int64_t *ns) {
   uint64_t best = UINT64_MAX;
+  *t = 0, *ns = 0; /* the first sample always replaces these */
   for (int i = 0; i < 3; i++) {
     uint64_t t0 = trace_ticks();
     int64_t n = os_nanotime();
