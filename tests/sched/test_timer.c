@@ -31,17 +31,20 @@ enum { NORDER = 5000 };
 static hl_timer_t order_t[NORDER];
 static int64_t order_fired[NORDER]; /* sequence number + 1 */
 static void *order_heap[NORDER];    /* the P whose heap took the timer */
-static _Atomic int order_seq;
+static _Atomic int order_seq, order_done;
 
 static void order_fire(void *arg) {
   intptr_t i = (intptr_t)arg;
-  /* callbacks of one heap run one at a time under its lock */
+  /* callbacks of one heap run one at a time under its lock; the reader
+   * waits for order_done, counted after the store (release) */
   order_fired[i] = atomic_fetch_add(&order_seq, 1) + 1;
+  atomic_fetch_add_explicit(&order_done, 1, memory_order_release);
 }
 
 static void test_many_timers_fire_in_order(void **st) {
   (void)st;
   atomic_store(&order_seq, 0);
+  atomic_store(&order_done, 0);
   memset(order_fired, 0, sizeof order_fired);
   uint64_t x = 88172645463325252ull;
   /* far enough that every timer is in the heap before the first is due
@@ -58,7 +61,7 @@ static void test_many_timers_fire_in_order(void **st) {
     order_heap[i] = (void *)__atomic_load_n(&order_t[i].pp, __ATOMIC_RELAXED);
   }
   assert_true(hl_nanotime() < base);
-  assert_true(wait_count(&order_seq, NORDER, 10000));
+  assert_true(wait_count(&order_done, NORDER, 10000));
   /* fired in deadline order: sort indices by sequence, check `when` */
   int *by_seq = calloc(NORDER, sizeof *by_seq);
   assert_non_null(by_seq);
