@@ -722,11 +722,25 @@ static void resume_after_direct(m_t *mp, uint32_t after) {
  * which looks at what this skips (due timers, the global queue's turn,
  * other Ps' work). Not for a G wired to a thread on either side. The G
  * returned is off the queues; it was runnext if *inherit. */
+/* Runs pp's due timers on every (mask + 1)th call while it has any
+ * (reading the clock on every switch would cost a quarter of a yield).
+ * Counted per call, not by schedtick: a G that inherits the time slice
+ * (runnext: channel ping-pong) does not move schedtick, and the P's timers
+ * went unchecked until sysmon preempted the pair (a 0.5 ms sleep took up
+ * to 750 ms among four ping-pong pairs: tests/sched/test_timer.c). */
+static inline void timers_poll(p_t *pp, uint32_t mask) {
+  if (atomic_load_relaxed(&pp->timer0) && (++pp->timerpoll & mask) == 0) {
+    int64_t now = os_nanotime();
+    if (atomic_load_relaxed(&pp->timer0) <= now)
+      timers_run(pp, now);
+  }
+}
+
 static g_t *runq_next_direct(m_t *mp, p_t *pp, bool *inherit) {
   uint32_t tick = atomic_load_relaxed(&pp->schedtick);
-  if (mp->lockedg || !direct_ok() || (tick + 1) % GLOBAL_RUNQ_TICK == 0 ||
-      (atomic_load_relaxed(&pp->timer0) && (tick & 7) == 0))
+  if (mp->lockedg || !direct_ok() || (tick + 1) % GLOBAL_RUNQ_TICK == 0)
     return NULL;
+  timers_poll(pp, 7);
   g_t *next = runqget(pp, inherit);
   if (next && next->lockedm) {
     runqput(pp, next, true); /* give it back: g0 will hand it over */
@@ -870,12 +884,8 @@ HL_API void hl_yield(void) {
   bool inherit = false;
   if (sched.gomaxprocs == 1 && yield_1p(mp, pp, gp))
     return;
-  if (pp && (atomic_load_relaxed(&pp->schedtick) & 63) == 0 &&
-      atomic_load_relaxed(&pp->timer0)) {
-    int64_t now = os_nanotime(); /* due timers, as schedule() does */
-    if (atomic_load_relaxed(&pp->timer0) <= now)
-      timers_run(pp, now);
-  }
+  if (pp)
+    timers_poll(pp, 63); /* due timers, as schedule() does */
   if (pp && !mp->lockedg && direct_ok()) {
     /* every 61st tick one G from the global queue first (fairness) */
     if (tick_inc(pp) % GLOBAL_RUNQ_TICK == 0 &&
@@ -1209,14 +1219,8 @@ static bool schedule(m_t *mp) {
     if (hl_unlikely(atomic_load_relaxed(&gc_blacken_enabled)) &&
         gc_worker_hook)
       gp = gc_worker_hook(pp, false);
-    /* due timers: looked at every 8th tick (reading the clock on every
-     * schedule cost a quarter of a yield); findrunnable looks always */
-    int64_t t0 = atomic_load_relaxed(&pp->timer0);
-    if (t0 && (atomic_load_relaxed(&pp->schedtick) & 7) == 0) {
-      int64_t now = os_nanotime();
-      if (t0 <= now)
-        timers_run(pp, now);
-    }
+    /* due timers: every 8th time (findrunnable looks always) */
+    timers_poll(pp, 7);
     if (!gp && atomic_load_relaxed(&pp->schedtick) % GLOBAL_RUNQ_TICK == 0 &&
         atomic_load_relaxed(&sched.runqsize) > 0) {
       hl_lock(&sched.lock);

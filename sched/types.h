@@ -234,6 +234,7 @@ struct p {
   void *timers;            /* timer heap (timer.c), timerslock */
   hl_lock_t timerslock;
   _Atomic int64_t timer0;  /* earliest deadline in the heap, 0: none */
+  uint32_t timerpoll;      /* timers_poll calls (owner only) */
   struct gcache *gc;       /* collector's per-P state (gc/), owner only */
 };
 

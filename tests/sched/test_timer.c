@@ -286,6 +286,64 @@ static void test_sleep_while_busy(void **st) {
   assert_true(worst >= 0 && worst < 100 * HL_MILLISECOND);
 }
 
+/* Timers must fire while every P runs goroutines that switch to each
+ * other directly (channel ping-pong inherits the time slice, so the P's
+ * schedtick does not move): a 0.5 ms sleep among four ping-pong pairs on
+ * every P used to take 100-750 ms. */
+static _Atomic int pp_stop, pp_done;
+
+static void pingpong(void *arg) {
+  hl_chan_t **c = arg; /* c[0]: to the partner, c[1]: from it */
+  int v = 0;
+  bool first = c[2] != NULL;
+  if (first)
+    hl_chan_send(c[0], &v);
+  for (;;) {
+    if (!hl_chan_recv(c[1], &v))
+      break;
+    if (atomic_load(&pp_stop)) {
+      hl_chan_close(c[0]);
+      break;
+    }
+    v++;
+    hl_chan_send(c[0], &v);
+  }
+  atomic_fetch_add(&pp_done, 1);
+}
+
+static void test_sleep_among_pingpong(void **st) {
+  (void)st;
+  enum { NPAIRS = 4 };
+  static hl_chan_t *ends[NPAIRS][2][3];
+  atomic_store(&pp_stop, 0);
+  atomic_store(&pp_done, 0);
+  for (int i = 0; i < NPAIRS; i++) {
+    hl_chan_t *ab = hl_chan_make(sizeof(int), 0), *ba = hl_chan_make(sizeof(int), 0);
+    ends[i][0][0] = ab, ends[i][0][1] = ba, ends[i][0][2] = ab; /* starts */
+    ends[i][1][0] = ba, ends[i][1][1] = ab, ends[i][1][2] = NULL;
+    hl_go(pingpong, ends[i][0]);
+    hl_go(pingpong, ends[i][1]);
+  }
+  hl_sleep(5 * HL_MILLISECOND);
+  int64_t worst = 0;
+  for (int k = 0; k < 20; k++) {
+    int64_t t0 = hl_nanotime();
+    hl_sleep(500 * HL_MICROSECOND);
+    int64_t late = hl_nanotime() - t0 - 500 * HL_MICROSECOND;
+    if (late > worst)
+      worst = late;
+  }
+  atomic_store(&pp_stop, 1);
+  assert_true(wait_count(&pp_done, 2 * NPAIRS, 5000));
+  print_message("sleep(0.5 ms) among %d ping-pong pairs: worst late %lld us\n",
+                NPAIRS, (long long)worst / 1000);
+  assert_true(worst < 50 * HL_MILLISECOND);
+  for (int i = 0; i < NPAIRS; i++) {
+    hl_chan_free(ends[i][0][0]);
+    hl_chan_free(ends[i][0][1]);
+  }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_many_timers_fire_in_order),
     cmocka_unit_test(test_deleted_timer_never_fires),
@@ -293,6 +351,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sleep_accuracy),
     cmocka_unit_test(test_timers_on_every_p),
     cmocka_unit_test(test_sleep_while_busy),
+    cmocka_unit_test(test_sleep_among_pingpong),
 };
 
 HL_SCHED_TEST_MAIN(tests)
