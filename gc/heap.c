@@ -246,7 +246,7 @@ static void put_swept(mspan_t *s, uint32_t sg) {
     hl_list_push_back(&c->full[set], &s->link);
   else
     hl_list_push_back(&c->partial[set], &s->link);
-  s->inlist = 1;
+  __atomic_store_n(&s->inlist, 1, __ATOMIC_RELAXED);
   hl_unlock(&c->lock);
 }
 
@@ -314,7 +314,10 @@ static mspan_t *gc_new_span(int spc, size_t npages, size_t large_size) {
   s->allocCache = ~(uint64_t)0;
   s->allocCount = 0;
   s->incache = 0;
-  s->inlist = 0;
+  /* atomic: a sweeper holding a stale registry pointer to this struct
+   * reads it under the gcentral lock (claim_locked; the sweepgen test
+   * there rejects the span) */
+  __atomic_store_n(&s->inlist, 0, __ATOMIC_RELAXED);
   s->gcneedzero = s->needzero;
   atomic_store_relaxed(&s->nspecials, 0);
   atomic_store_relaxed(&s->sweepgen, load_sg());
@@ -399,10 +402,11 @@ static bool sweep_span(mspan_t *s, uint32_t sg) {
 /* Takes s out of its gcentral list for sweeping if it still needs it.
  * Caller holds the gcentral lock. */
 static bool claim_locked(mspan_t *s, uint32_t sg) {
-  if (!s->inlist || atomic_load_relaxed(&s->sweepgen) != sg - 2)
+  if (!__atomic_load_n(&s->inlist, __ATOMIC_RELAXED) ||
+      atomic_load_relaxed(&s->sweepgen) != sg - 2)
     return false;
   hl_list_remove(&s->link);
-  s->inlist = 0;
+  __atomic_store_n(&s->inlist, 0, __ATOMIC_RELAXED);
   atomic_store_relaxed(&s->sweepgen, sg - 1);
   return true;
 }
@@ -468,7 +472,7 @@ static mspan_t *gcentral_get(int spc) {
   if (e) {
     mspan_t *s = hl_container_of(e, mspan_t, link);
     hl_list_remove(e);
-    s->inlist = 0;
+    __atomic_store_n(&s->inlist, 0, __ATOMIC_RELAXED);
     hl_unlock(&c->lock);
     return s;
   }
@@ -482,13 +486,13 @@ static mspan_t *gcentral_get(int spc) {
     if (!claim_locked(s, sg)) {
       /* swept by someone else meanwhile: it sits in the wrong set */
       hl_list_remove(e);
-      s->inlist = 0;
+      __atomic_store_n(&s->inlist, 0, __ATOMIC_RELAXED);
       if (s->allocCount < s->nelems) {
         hl_unlock(&c->lock);
         return s;
       }
       hl_list_push_back(&c->full[sw], e);
-      s->inlist = 1;
+      __atomic_store_n(&s->inlist, 1, __ATOMIC_RELAXED);
       continue;
     }
     hl_unlock(&c->lock);
