@@ -237,7 +237,6 @@ uintptr_t gcw_get(gcwork_t *w);
 void gcw_flush(gcwork_t *w);        /* everything to the global list */
 bool gcw_empty(gcwork_t *w);
 bool gc_work_available(void);       /* global full list non-empty */
-void greyobject(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx);
 void shade(gcwork_t *w, uintptr_t p);
 void scanblock(gcwork_t *w, uintptr_t b, size_t n);
 void scanobject(gcwork_t *w, uintptr_t b);

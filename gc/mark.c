@@ -172,10 +172,6 @@ static inline void grey(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
   gcw_put(w, obj);
 }
 
-void greyobject(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
-  grey(w, obj, s, idx);
-}
-
 void shade(gcwork_t *w, uintptr_t p) {
   mspan_t *s;
   uint32_t idx;

@@ -65,26 +65,31 @@ static inline uint64_t ht_pack(uint32_t head, uint32_t tail) {
   return (uint64_t)head << 32 | tail;
 }
 
-/* Owner only. false: full (or the slot still being cleared by a popTail). */
+/* Owner only. false: full (or the slot still being cleared by a pop
+ * from the tail). */
 static bool ring_push_head(struct pool_ring *d, void *val) {
   uint64_t ht = atomic_load_acquire(&d->headtail);
   uint32_t head = (uint32_t)(ht >> 32), tail = (uint32_t)ht;
   if (tail + d->n == head)
     return false;
   struct pool_slot *slot = &d->vals[head & (d->n - 1)];
-  /* acquire: pairs with popTail's release clearing the slot */
+  /* acquire: pairs with ring_pop's release clearing the slot */
   if (atomic_load_acquire(&slot->val) != NULL)
     return false;
   pool_shade(val);
   atomic_store_relaxed(&slot->val, val);
-  /* release: publishes the slot to popTail's acquire CAS */
+  /* release: publishes the slot to ring_pop's acquire CAS */
   atomic_fetch_add_explicit(&d->headtail, (uint64_t)1 << 32,
                             memory_order_release);
   return true;
 }
 
-/* Owner only. */
-static void *ring_pop_head(struct pool_ring *d) {
+/* Pops from the head (the owner only: LIFO for locality) or the tail
+ * (any P: the oldest, as a steal). The acq_rel CAS orders concurrent
+ * pops of the same ring and pairs with push_head's release add (the
+ * slot's value); the release store frees the slot for push_head's
+ * acquire load. */
+static void *ring_pop(struct pool_ring *d, bool head_end) {
   uint64_t ht = atomic_load_acquire(&d->headtail);
   uint32_t head, tail;
   for (;;) {
@@ -92,34 +97,13 @@ static void *ring_pop_head(struct pool_ring *d) {
     tail = (uint32_t)ht;
     if (head == tail)
       return NULL;
-    /* acq_rel: against concurrent popTails on the same ring */
-    if (atomic_cas_weak_acq_rel(&d->headtail, &ht, ht_pack(head - 1, tail)))
+    uint64_t nw = head_end ? ht_pack(head - 1, tail) : ht_pack(head, tail + 1);
+    if (atomic_cas_weak_acq_rel(&d->headtail, &ht, nw))
       break;
   }
-  struct pool_slot *slot = &d->vals[(head - 1) & (d->n - 1)];
+  struct pool_slot *slot = &d->vals[(head_end ? head - 1 : tail) & (d->n - 1)];
   void *val = atomic_load_relaxed(&slot->val);
-  pool_shade(val); /* leaves pool storage for the stack */
-  atomic_store_relaxed(&slot->val, NULL); /* the owner's own slot now */
-  return val;
-}
-
-/* Any P. */
-static void *ring_pop_tail(struct pool_ring *d) {
-  uint64_t ht = atomic_load_acquire(&d->headtail);
-  uint32_t head, tail;
-  for (;;) {
-    head = (uint32_t)(ht >> 32);
-    tail = (uint32_t)ht;
-    if (head == tail)
-      return NULL;
-    /* acquire: pairs with pushHead's release add (the slot's value) */
-    if (atomic_cas_weak_acq_rel(&d->headtail, &ht, ht_pack(head, tail + 1)))
-      break;
-  }
-  struct pool_slot *slot = &d->vals[tail & (d->n - 1)];
-  void *val = atomic_load_relaxed(&slot->val);
-  pool_shade(val);
-  /* release: the slot is free again for pushHead (its acquire load) */
+  pool_shade(val); /* leaves pool storage (for the caller's stack) */
   atomic_store_release(&slot->val, NULL);
   return val;
 }
@@ -156,7 +140,7 @@ static void chain_link(struct pool_local *l, struct pool_ring *nd) {
 static void *chain_pop_head(struct pool_local *l) {
   for (struct pool_ring *d = l->head; d != NULL;
        d = atomic_load_acquire(&d->prev)) {
-    void *val = ring_pop_head(d);
+    void *val = ring_pop(d, true);
     if (val != NULL)
       return val;
   }
@@ -173,7 +157,7 @@ static void *chain_pop_tail(struct pool_local *l) {
      * into a newer ring before we looked (pushes into d may follow, but
      * they are the owner's business) */
     struct pool_ring *d2 = atomic_load_acquire(&d->next);
-    void *val = ring_pop_tail(d);
+    void *val = ring_pop(d, false);
     if (val != NULL)
       return val;
     if (d2 == NULL)

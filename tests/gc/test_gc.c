@@ -123,11 +123,6 @@ static __attribute__((noinline)) uintptr_t make_finalized(_Atomic int *cnt) {
   return ~(uintptr_t)x;
 }
 
-static __attribute__((noinline)) void scrub_stack(void) {
-  volatile char junk[4096];
-  memset((char *)junk, 0, sizeof junk);
-}
-
 static void test_finalizer_runs_once_unreachable(void **state) {
   (void)state;
   static _Atomic int finalized;
@@ -139,7 +134,7 @@ static void test_finalizer_runs_once_unreachable(void **state) {
   hl_set_finalizer(keep, NULL, NULL); /* removed: never runs */
   keep = NULL;
   uintptr_t naddr = make_finalized(&finalized); /* ~address */
-  scrub_stack();
+  hl_test_scrub_stack();
   for (int i = 0; i < 6 && atomic_load(&finalized) == 0; i++)
     gc_and_settle();
 #ifdef HL_SANITIZE
@@ -194,12 +189,12 @@ static void test_registered_root_keeps_alive(void **state) {
   hl_gc_add_root(&global_root, sizeof global_root);
   /* only the root holds it: made in a helper frame, which is scrubbed */
   HL_STORE(global_root, (struct node *)~make_finalized(&finalized));
-  scrub_stack();
+  hl_test_scrub_stack();
   gc_and_settle();
   gc_and_settle();
   assert_int_equal(atomic_load(&finalized), 0);
   HL_STORE(global_root, NULL);
-  scrub_stack();
+  hl_test_scrub_stack();
   for (int i = 0; i < 6 && atomic_load(&finalized) == 0; i++)
     gc_and_settle();
 #ifdef HL_SANITIZE

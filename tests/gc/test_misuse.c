@@ -76,18 +76,12 @@ static __attribute__((noinline)) void bypass_build(void) {
   victim_x = ~(uintptr_t)victim;
 }
 
-/* overwrites dead stack slots below the caller's frame */
-static __attribute__((noinline)) void bypass_scrub(void) {
-  volatile char pad[16 << 10];
-  memset((char *)pad, 0, sizeof pad);
-}
-
 static int bypass_run(bool use_barrier) {
   hl_gc_add_root(&root_x, sizeof root_x);
   hl_gc_add_root(&root_keep, sizeof root_keep);
   hl_gc(); /* a clean start: the next cycle is the one this test starts */
   bypass_build();
-  bypass_scrub();
+  hl_test_scrub_stack();
   while (!__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_ACQUIRE))
     (void)hl_alloc_noscan(256); /* unreferenced: only moves heap_live */
   /* marking; this goroutine has not yielded or allocated since */

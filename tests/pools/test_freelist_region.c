@@ -76,7 +76,7 @@ static void test_freelist_keeps_listed_alive(void **state) {
   (void)state;
   hl_freelist_t *fl = hl_freelist_create(8, NULL, NULL);
   put_finalized(fl, 8);
-  scrub_stack();
+  hl_test_scrub_stack();
   for (int c = 0; c < 3; c++) {
     hl_gc();
     for (int i = 0; i < 50000; i++)
@@ -171,7 +171,7 @@ static void test_region_scan_roots(void **state) {
   hl_region_t *r = hl_region_create(0, HL_REGION_SCAN);
   void **slot = hl_region_alloc(r, sizeof(void *), 8);
   store_finalized(slot);
-  scrub_stack();
+  hl_test_scrub_stack();
   hl_gc();
   hl_gc();
   settle();
@@ -181,11 +181,11 @@ static void test_region_scan_roots(void **state) {
   /* after a reset nothing refers to it any more */
   hl_region_reset(r);
   slot = NULL;
-  scrub_stack();
+  hl_test_scrub_stack();
   for (int c = 0; c < 4 && atomic_load(&fin_region) == 0; c++) {
     hl_gc();
     settle();
-    scrub_stack();
+    hl_test_scrub_stack();
   }
 #ifndef HL_SANITIZE
   assert_int_equal(atomic_load(&fin_region), 1);

@@ -158,7 +158,7 @@ static void test_pooled_objects_live_until_dropped(void **state) {
   hl_pool_t *p = hl_pool_create(NULL, NULL);
   atomic_store(&finalized, 0);
   put_finalized(p, 40); /* private + a chain of rings */
-  scrub_stack();
+  hl_test_scrub_stack();
   hl_gc(); /* moves them to the victim: still reachable */
   settle();
   assert_int_equal(atomic_load(&finalized), 0);
@@ -170,12 +170,12 @@ static void test_pooled_objects_live_until_dropped(void **state) {
   assert_int_equal(o->id, 7);
   hl_pool_put(p, o);
   o = NULL;
-  scrub_stack();
+  hl_test_scrub_stack();
   hl_gc(); /* the victim (39 objects) is dropped, the 1 put moves there */
   hl_gc(); /* and is dropped too */
   hl_gc(); /* finalized objects are freed by the cycle after */
   settle();
-  scrub_stack();
+  hl_test_scrub_stack();
   hl_gc();
   settle();
   /* conservative stacks may keep one or two alive by a stale word */

@@ -74,7 +74,7 @@ static void test_pointer_fields_scanned(void **state) {
   for (int i = 0; i < 5; i++)
     it = hl_slab_alloc(s);
   link_finalized(it);
-  scrub_stack();
+  hl_test_scrub_stack();
   hl_gc();
   hl_gc();
   settle();
@@ -114,7 +114,7 @@ static void test_interior_object_retains_slab(void **state) {
   struct item *k = (struct item *)~build_slab(keep);
   HL_STORE(keeper, k);
   k = NULL;
-  scrub_stack();
+  hl_test_scrub_stack();
   for (int c = 0; c < 3; c++) {
     hl_gc();
     churn();
@@ -131,11 +131,11 @@ static void test_interior_object_retains_slab(void **state) {
   base = NULL;
   /* drop the last reference: the slab is collected */
   HL_STORE(keeper, NULL);
-  scrub_stack();
+  hl_test_scrub_stack();
   for (int c = 0; c < 4 && atomic_load(&fin_slab) == 0; c++) {
     hl_gc();
     settle();
-    scrub_stack();
+    hl_test_scrub_stack();
   }
 #ifndef HL_SANITIZE
   assert_int_equal(atomic_load(&fin_slab), 1);

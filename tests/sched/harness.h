@@ -73,6 +73,14 @@ static inline const char *hl_test_self_exec(char *const argv[],
   return xargv[0];
 }
 
+/* Overwrites the dead stack slots below the caller's frame: goroutine
+ * stacks are scanned conservatively, and a test that needs an object to
+ * be unreachable calls this after the frame that made it returned. */
+static __attribute__((noinline, unused)) void hl_test_scrub_stack(void) {
+  volatile char junk[16 << 10];
+  memset((char *)junk, 0, sizeof junk);
+}
+
 /* Runs fn in a fresh runtime (hl_main) in a forked child, for outcomes
  * that end the process (fatal errors, misuse aborts): HLDEBUG unset, then
  * env applied (NAME=VALUE strings, up to a NULL; env may be NULL), no core
