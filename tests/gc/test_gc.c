@@ -332,6 +332,83 @@ static void test_set_percent_and_memlimit(void **state) {
   hl_gc_set_percent(100);
 }
 
+/* Goroutine stacks are roots: parked goroutines hold the only references
+ * to their trees in locals while a waker resumes them and cycles run back
+ * to back (a goroutine may be parked, runnable or running when a cycle
+ * starts). A stack missed would lose a tree: its nodes are reused by the
+ * garbage allocated in between (counted as bad). */
+#define SG_WORKERS 300
+struct sg_arg {
+  hl_chan_t *wake;
+  hl_waitgroup_t *wg;
+  _Atomic int *bad, *visits;
+};
+
+static uint64_t sg_count(const struct node *x, _Atomic int *bad) {
+  if (!x)
+    return 0;
+  if (x->check != x->value * 2654435761u)
+    atomic_fetch_add(bad, 1);
+  return 1 + sg_count(x->left, bad) + sg_count(x->right, bad);
+}
+
+static void sg_worker(void *p) {
+  struct sg_arg *a = p;
+  uint64_t n = 0;
+  struct node *root = build(5, &n); /* only here, on this stack */
+  int tok;
+  while (hl_chan_recv(a->wake, &tok)) {
+    if (sg_count(root, a->bad) != n)
+      atomic_fetch_add(a->bad, 1);
+    atomic_fetch_add(a->visits, 1);
+    for (int i = 0; i < 64; i++) {
+      struct node *g = hl_new(NODE_T);
+      g->value = 7;
+    }
+  }
+  if (sg_count(root, a->bad) != n)
+    atomic_fetch_add(a->bad, 1);
+  hl_waitgroup_done(a->wg);
+}
+
+static void sg_waker(void *p) {
+  struct sg_arg *a = p;
+  for (int i = 0; i < SG_WORKERS * 40; i++) {
+    int tok = i;
+    hl_chan_send(a->wake, &tok);
+  }
+  hl_chan_close(a->wake);
+}
+
+static void test_parked_stacks_are_roots(void **state) {
+  (void)state;
+  hl_waitgroup_t wg = {0};
+  _Atomic int bad = 0, visits = 0;
+  struct sg_arg a = {hl_chan_make(sizeof(int), 0), &wg, &bad, &visits};
+  assert_non_null(a.wake);
+  hl_gc_stats_t s0, s1;
+  hl_gc_stats(&s0);
+  hl_waitgroup_add(&wg, SG_WORKERS);
+  for (int i = 0; i < SG_WORKERS; i++)
+    hl_go(sg_worker, &a);
+  hl_go(sg_waker, &a);
+  int cycles = 0;
+  while (atomic_load(&visits) < SG_WORKERS * 40 && cycles < 2000) {
+    hl_gc();
+    cycles++;
+  }
+  hl_waitgroup_wait(&wg);
+  hl_chan_free(a.wake);
+  hl_gc_stats(&s1);
+  assert_int_equal(atomic_load(&bad), 0);
+  assert_int_equal(atomic_load(&visits), SG_WORKERS * 40);
+  print_message("%d cycles while %d goroutines parked and woke\n", cycles,
+                SG_WORKERS);
+  /* cycles ran while the goroutines parked and woke */
+  assert_true(cycles >= 2);
+  assert_true(s1.numgc - s0.numgc >= (uint64_t)cycles);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_new_is_zeroed_and_typed),
     cmocka_unit_test(test_live_tree_survives_cycles),
@@ -345,6 +422,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_channel_buffer_is_a_root),
     cmocka_unit_test(test_wb_memmove_copies),
     cmocka_unit_test(test_set_percent_and_memlimit),
+    cmocka_unit_test(test_parked_stacks_are_roots),
 };
 
 HL_SCHED_TEST_MAIN(tests)

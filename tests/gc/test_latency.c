@@ -22,11 +22,24 @@ static _Atomic int spin_stop;
 static _Atomic uint64_t spun;
 static struct node *volatile spin_holds; /* read by the spinner only */
 
+/* A finalizer runs only for an object the collector found unreachable:
+ * the spinner's object must never be finalized while the spinner holds it
+ * (freed memory may keep its contents for a while, so checking the value
+ * alone could miss a lost object). */
+static _Atomic int spin_finalized;
+static void spin_fin(void *obj, void *arg) {
+  (void)obj;
+  (void)arg;
+  atomic_store(&spin_finalized, 1);
+}
+
 static void spinner(void *arg) {
   (void)arg;
-  /* holds a pointer only in a register / its stack while it spins */
+  /* holds a pointer only in a register / its stack while it spins: the
+   * collector reads them while the thread is suspended by a signal */
   struct node *mine = hl_new(NODE_T);
   mine->v = 4242;
+  hl_set_finalizer(mine, spin_fin, NULL);
   spin_holds = NULL;
   uint64_t n = 0;
   while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
@@ -78,6 +91,7 @@ static void test_stw_bounded_with_tight_loop(void **state) {
     hl_sleep(HL_MILLISECOND);
   /* its object, reachable only from its registers/stack, survived */
   assert_true(atomic_load(&spun) < (1ull << 62));
+  assert_int_equal(atomic_load(&spin_finalized), 0);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -56,6 +56,33 @@ static void test_binarytrees_under_collections(void **state) {
   free(st);
 }
 
+/* binary-trees run sequentially and in parallel by turns, 40 times, while
+ * gc_loop collects: the long-lived tree, kept only through a heap object
+ * (its holder) that only the main goroutine's stack references, must
+ * survive every run. A change to stack scanning and one to goroutine exit
+ * each lost it, about 1 parallel run in 250, on branches
+ * (docs/gc.md, "Known limits"). */
+static void test_binarytrees_alternating_under_collections(void **state) {
+  (void)state;
+  atomic_store(&gc_loop_stop, 0);
+  atomic_store(&gc_loop_done, 0);
+  hl_go(gc_loop, NULL);
+  int bad = 0;
+  for (int it = 0; it < 40; it++) {
+    wl_binarytrees_params_t p = WL_BINARYTREES_DEFAULTS;
+    p.depth = 14;
+    p.parallel = it & 1;
+    wl_metrics_t m;
+    assert_int_equal(wl_binarytrees_run(&p, NULL, &m), 0);
+    if (!m.ok)
+      bad++;
+  }
+  atomic_store(&gc_loop_stop, 1);
+  while (!atomic_load(&gc_loop_done))
+    hl_yield();
+  assert_int_equal(bad, 0);
+}
+
 /* Each workload in small, with several goroutines where it has them, while
  * gc_loop collects: every store, hand-off (channels) and eviction races
  * with marking and sweeping. */
@@ -105,6 +132,7 @@ static void test_workloads_under_collections(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_binarytrees_under_collections),
+    cmocka_unit_test(test_binarytrees_alternating_under_collections),
     cmocka_unit_test(test_workloads_under_collections),
 };
 
