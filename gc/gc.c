@@ -794,6 +794,19 @@ static void flush_bg_credit(int64_t work) {
   pacer_revise();
 }
 
+/* A goroutine's allocation credit is for one cycle: reset at its first
+ * use in a new one, by the goroutine itself. (Go resets every G's credit
+ * with the world stopped; here a goroutine that lost its P to a signal
+ * runs on during the pause, and the reset would race with its own
+ * updates.) */
+static inline void assist_sync(g_t *gp) {
+  uint32_t cyc = (uint32_t)atomic_load_relaxed(&gc.cycle);
+  if (gp->gcassistcycle != cyc) {
+    gp->gcassistcycle = cyc;
+    gp->gcassistbytes = 0;
+  }
+}
+
 static bool assist_stop(void *arg) {
   (void)arg;
   return atomic_load_relaxed(&sched.gcwaiting) ||
@@ -806,6 +819,7 @@ static bool assist_done(void *arg) {
 }
 
 void gc_assist_alloc(g_t *gp) {
+  assist_sync(gp);
   for (;;) {
     if (atomic_load_relaxed(&gc.phase) != GC_MARK) {
       gp->gcassistbytes = 0;
@@ -870,9 +884,8 @@ static void gc_reset_mark_state(void) {
     c->tinyoffset = 0;
     c->fractional_ns = 0;
   }
-  for (g_t *gp = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE); gp;
-       gp = gp->alllink)
-    gp->gcassistbytes = 0;
+  /* goroutines' assist credit: reset by each at its next use
+   * (assist_sync) */
 }
 
 /* hl_gc_register_cleanup's functions, run in the first pause (Go calls
@@ -1231,6 +1244,7 @@ static HL_NOINLINE void *alloc_slow_entry(size_t size, const hl_type_t *t,
   mp->p->gc->check_trigger = false;
   m_unlock(mp);
   if (gc_marking()) {
+    assist_sync(gp);
     gp->gcassistbytes -= (int64_t)size;
     if (gp->gcassistbytes < 0)
       gc_assist_alloc(gp);
@@ -1344,6 +1358,7 @@ static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
   if (hl_unlikely(yield))
     hl_yield(); /* through schedule(): the worker hook runs it */
   if (hl_unlikely(gc_marking())) {
+    assist_sync(gp);
     gp->gcassistbytes -= (int64_t)size;
     if (gp->gcassistbytes < 0)
       gc_assist_alloc(gp);

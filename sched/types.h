@@ -136,6 +136,7 @@ struct g {
    * pay by assisting), and whether this is a runtime goroutine (mark
    * worker, sweeper, finalizer runner: not counted by hl_numgoroutine). */
   int64_t gcassistbytes;
+  uint32_t gcassistcycle; /* the cycle gcassistbytes counts for */
   bool system;
 };
 
