@@ -807,6 +807,17 @@ static inline void assist_sync(g_t *gp) {
   }
 }
 
+void gc_assist_alloc(g_t *gp);
+
+/* An allocation of size bytes during the mark: charged to the
+ * goroutine's credit; in debt, it assists (Go's gcAssistAlloc). */
+static inline void assist_charge(g_t *gp, size_t size) {
+  assist_sync(gp);
+  gp->gcassistbytes -= (int64_t)size;
+  if (gp->gcassistbytes < 0)
+    gc_assist_alloc(gp);
+}
+
 static bool assist_stop(void *arg) {
   (void)arg;
   return atomic_load_relaxed(&sched.gcwaiting) ||
@@ -819,7 +830,6 @@ static bool assist_done(void *arg) {
 }
 
 void gc_assist_alloc(g_t *gp) {
-  assist_sync(gp);
   for (;;) {
     if (atomic_load_relaxed(&gc.phase) != GC_MARK) {
       gp->gcassistbytes = 0;
@@ -1079,7 +1089,7 @@ static void mark_termination(int64_t t0) {
     double cm = (double)(cycle_heap_markend - cycle_heap_start) *
                 (util + idleu) / ((double)scanw * (1 - util));
     cons_mark_hist[cons_mark_i++ % 4] = cm;
-    }
+  }
   hl_lock(&stats_lock);
   gc.heap_marked = marked;
   hl_unlock(&stats_lock);
@@ -1244,10 +1254,7 @@ static HL_NOINLINE void *alloc_slow_entry(size_t size, const hl_type_t *t,
   mp->p->gc->check_trigger = false;
   m_unlock(mp);
   if (gc_marking()) {
-    assist_sync(gp);
-    gp->gcassistbytes -= (int64_t)size;
-    if (gp->gcassistbytes < 0)
-      gc_assist_alloc(gp);
+    assist_charge(gp, size);
   } else {
     gc_maybe_start();
   }
@@ -1270,7 +1277,7 @@ static HL_NOINLINE void *alloc_slow_entry(size_t size, const hl_type_t *t,
 /* this P's bump chunk (Go's per-P persistentAlloc), indexed by P id */
 static struct sbrk_chunk {
   uintptr_t cur, end;
-} sbrk_pp[1024]; /* HLMAXPROCS is at most 1024 */
+} sbrk_pp[SCHED_MAXPROCS];
 
 static void *alloc_sbrk(size_t size) {
   size_t align = size >= 16 ? 16 : 8;
@@ -1358,10 +1365,7 @@ static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
   if (hl_unlikely(yield))
     hl_yield(); /* through schedule(): the worker hook runs it */
   if (hl_unlikely(gc_marking())) {
-    assist_sync(gp);
-    gp->gcassistbytes -= (int64_t)size;
-    if (gp->gcassistbytes < 0)
-      gc_assist_alloc(gp);
+    assist_charge(gp, size);
   } else if (hl_unlikely(check)) {
     gc_maybe_start();
   }

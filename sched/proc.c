@@ -717,17 +717,12 @@ static void resume_after_direct(m_t *mp, uint32_t after) {
   }
 }
 
-/* The G to switch to directly, without g0, when the running G of mp
- * gives up pp (hl_yield, gopark), or NULL: then through g0's schedule(),
- * which looks at what this skips (due timers, the global queue's turn,
- * other Ps' work). Not for a G wired to a thread on either side. The G
- * returned is off the queues; it was runnext if *inherit. */
 /* Runs pp's due timers on every (mask + 1)th call while it has any
  * (reading the clock on every switch would cost a quarter of a yield).
  * Counted per call, not by schedtick: a G that inherits the time slice
  * (runnext: channel ping-pong) does not move schedtick, and the P's timers
  * went unchecked until sysmon preempted the pair (a 0.5 ms sleep took up
- * to 750 ms among four ping-pong pairs: tests/sched/test_timer.c). */
+ * to 150-500 ms among four ping-pong pairs: tests/sched/test_timer.c). */
 static inline void timers_poll(p_t *pp, uint32_t mask) {
   if (atomic_load_relaxed(&pp->timer0) && (++pp->timerpoll & mask) == 0) {
     int64_t now = os_nanotime();
@@ -736,6 +731,11 @@ static inline void timers_poll(p_t *pp, uint32_t mask) {
   }
 }
 
+/* The G to switch to directly, without g0, when the running G of mp
+ * gives up pp (hl_yield, gopark), or NULL: then through g0's schedule(),
+ * which looks at what this skips (due timers, the global queue's turn,
+ * other Ps' work). Not for a G wired to a thread on either side. The G
+ * returned is off the queues; it was runnext if *inherit. */
 static g_t *runq_next_direct(m_t *mp, p_t *pp, bool *inherit) {
   uint32_t tick = atomic_load_relaxed(&pp->schedtick);
   if (mp->lockedg || !direct_ok() || (tick + 1) % GLOBAL_RUNQ_TICK == 0)
@@ -1511,13 +1511,15 @@ HL_API void hl_unlock_os_thread(void) {
 
 static int parse_maxprocs(void) {
   const char *v = getenv("HLMAXPROCS");
-  if (!v || !*v)
-    return os_ncpu();
+  if (!v || !*v) {
+    int n = os_ncpu();
+    return n < SCHED_MAXPROCS ? n : SCHED_MAXPROCS;
+  }
   int64_t n;
-  if (hl_parse_int(v, 1, 1024, &n) != 0) {
+  if (hl_parse_int(v, 1, SCHED_MAXPROCS, &n) != 0) {
     hl_printf(2, "heaplab: HLMAXPROCS: bad value \"%s\" (accepted: an "
-                 "integer 1..1024)\n",
-              v);
+                 "integer 1..%d)\n",
+              v, SCHED_MAXPROCS);
     _exit(2);
   }
   return (int)n;

@@ -79,6 +79,9 @@ enum waitreason {
  *   IDLE -> TRANSIT (startm hands it to a sleeping or new M) -> IDLE ->
  *     RUNNING (acquirep on that M), or TRANSIT -> GCSTOP (a stop-the-world
  *     took it first: the M goes back to sleep) */
+/* The most Ps (HLMAXPROCS; the CPU count is capped to it). */
+#define SCHED_MAXPROCS 1024
+
 enum pstatus {
   P_IDLE = 0,
   P_RUNNING,
