@@ -724,23 +724,39 @@ static void resume_after_direct(m_t *mp, uint32_t after) {
  * went unchecked until sysmon preempted the pair (a 0.5 ms sleep took up
  * to 150-500 ms among four ping-pong pairs: tests/sched/test_timer.c). */
 static inline void timers_poll(p_t *pp, uint32_t mask) {
-  if (atomic_load_relaxed(&pp->timer0) && (++pp->timerpoll & mask) == 0) {
+  if (atomic_load_relaxed(&pp->timer0) &&
+      ((++pp->timerpoll & mask) == 0 || pp->timerkick)) {
+    pp->timerkick = false;
     int64_t now = os_nanotime();
     if (atomic_load_relaxed(&pp->timer0) <= now)
       timers_run(pp, now);
   }
 }
 
+/* timers_poll's test without running the timers, for a caller that may
+ * hold a lock a timer callback takes (gopark: the poll descriptor's lock,
+ * which pd_deadline takes — running them there deadlocked against a
+ * thread running this P's timers). True when some are due: the caller
+ * goes through g0, whose schedule() runs them (timerkick) after the
+ * park's unlock callback. */
+static inline bool timers_due(p_t *pp, uint32_t mask) {
+  int64_t t0 = atomic_load_relaxed(&pp->timer0);
+  if (!t0 || (++pp->timerpoll & mask) != 0 || t0 > os_nanotime())
+    return false;
+  pp->timerkick = true;
+  return true;
+}
+
 /* The G to switch to directly, without g0, when the running G of mp
  * gives up pp (hl_yield, gopark), or NULL: then through g0's schedule(),
- * which looks at what this skips (due timers, the global queue's turn,
- * other Ps' work). Not for a G wired to a thread on either side. The G
+ * which looks at what this skips (due timers: timers_due; the global
+ * queue's turn, other Ps' work). Not for a G wired to a thread on either side. The G
  * returned is off the queues; it was runnext if *inherit. */
 static g_t *runq_next_direct(m_t *mp, p_t *pp, bool *inherit) {
   uint32_t tick = atomic_load_relaxed(&pp->schedtick);
-  if (mp->lockedg || !direct_ok() || (tick + 1) % GLOBAL_RUNQ_TICK == 0)
+  if (mp->lockedg || !direct_ok() || (tick + 1) % GLOBAL_RUNQ_TICK == 0 ||
+      timers_due(pp, 7))
     return NULL;
-  timers_poll(pp, 7);
   g_t *next = runqget(pp, inherit);
   if (next && next->lockedm) {
     runqput(pp, next, true); /* give it back: g0 will hand it over */

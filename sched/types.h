@@ -239,6 +239,7 @@ struct p {
   hl_lock_t timerslock;
   _Atomic int64_t timer0;  /* earliest deadline in the heap, 0: none */
   uint32_t timerpoll;      /* timers_poll calls (owner only) */
+  bool timerkick;          /* timers due: schedule() runs them (owner) */
   struct gcache *gc;       /* collector's per-P state (gc/), owner only */
 };
 
