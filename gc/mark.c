@@ -406,12 +406,27 @@ typedef struct stackwalk {
   void *arg;
 } stackwalk_t;
 
-static void walk_regs(uintptr_t sp, const uintptr_t *regs, int nregs,
-                      void *arg) {
-  (void)sp;
-  stackwalk_t *sw = arg;
+/* A G running without a P, suspended by signal: its registers, then its
+ * stack from the interrupted stack pointer less the x86-64 red zone. Runs
+ * while sched_suspend_g holds the thread: once the thread goes on, a
+ * pointer read from the stack here could already have moved back into a
+ * register (a callee-saved register restored on return) and its slot been
+ * overwritten by the next call, and the registers were read at the
+ * suspension. */
+struct suspended {
+  stackwalk_t *sw;
+  g_t *gp;
+};
+static GC_NOSAN void walk_suspended(uintptr_t isp, const uintptr_t *regs,
+                                    int nregs, void *arg) {
+  struct suspended *su = arg;
+  stackwalk_t *sw = su->sw;
   for (int i = 0; i < nregs; i++)
     sw->word(regs[i], sw->arg);
+  uintptr_t sp = isp - 128; /* red zone */
+  if (sp < su->gp->stack.lo)
+    sp = su->gp->stack.lo;
+  sw->range(sp, su->gp->stack.hi - sp, sw->arg);
 }
 
 /*
@@ -448,13 +463,9 @@ static HL_NOINLINE GC_NOSAN void walk_stacks(stackwalk_t *sw) {
         break;
       }
       m_t *mp = gp->m; /* RUNNING or SYSCALL on a thread without P */
-      if (mp && sched_suspend_g(gp, mp, walk_regs, sw)) {
-        uintptr_t sp = mp->suspend_sp - 128; /* red zone */
-        if (sp < gp->stack.lo)
-          sp = gp->stack.lo;
-        sw->range(sp, gp->stack.hi - sp, sw->arg);
+      struct suspended su = {sw, gp};
+      if (mp && sched_suspend_g(gp, mp, walk_suspended, &su))
         break;
-      }
       if (tries > 100000)
         hl_throwf("gc: cannot scan the stack of goroutine %ld (status %u)",
                   (long)gp->goid, st);
