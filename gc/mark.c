@@ -434,7 +434,8 @@ static GC_NOSAN void walk_suspended(uintptr_t isp, const uintptr_t *regs,
  * Our own stack from this frame up, callee-saved registers spilled into
  * it first (nothing below our stack pointer is live); parked and runnable
  * Gs from their saved stack pointer (the context switch pushed their
- * callee-saved registers there); Gs running C code without a P (a
+ * callee-saved registers there), and the argument of those not started
+ * yet (hl_go's arg: in the G until goentry runs); Gs running C code without a P (a
  * preempted hog, a syscall) suspended by signal, with their registers and
  * the x86-64 red zone below the interrupted stack pointer.
  */
@@ -460,6 +461,9 @@ static HL_NOINLINE GC_NOSAN void walk_stacks(stackwalk_t *sw) {
           sw->range(sp, gp->stack.hi - sp, sw->arg);
         else if (gp->stack.kind != STACK_NONE)
           sw->range(gp->stack.lo, gp->stack.hi - gp->stack.lo, sw->arg);
+        /* a G that has not started yet holds its argument in the G, not
+         * on its stack (goentry clears it once it has started) */
+        sw->word((uintptr_t)gp->arg, sw->arg);
         break;
       }
       m_t *mp = gp->m; /* RUNNING or SYSCALL on a thread without P */

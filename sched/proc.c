@@ -807,7 +807,11 @@ static void goentry(void *arg) {
   g_t *gp = arg;
   ctx_first_entry();
   resume_after_switch();
-  gp->fn(gp->arg);
+  /* the argument leaves the G for this frame: gp->arg is a collector root
+   * only until the G has started (gc/mark.c walk_stacks) */
+  void *a = gp->arg;
+  gp->arg = NULL;
+  gp->fn(a);
   hl_exit();
 }
 
@@ -1762,7 +1766,9 @@ void stw_stop(int reason) {
 void stw_start(void) {
   m_t *mp = getm();
   p_t *own = mp->p;
-  p_t *start[256];
+  /* static: one stop-the-world at a time (the next cannot stop our P
+   * before the m_unlock below), and 8 KiB is too much for a slab stack */
+  static p_t *start[SCHED_MAXPROCS];
   int nstart = 0;
   hl_lock(&sched.lock);
   trace_stw_end();
@@ -1773,7 +1779,7 @@ void stw_start(void) {
       continue;
     HL_ASSERT(atomic_load_relaxed(&pp->status) == P_GCSTOP);
     atomic_store_release(&pp->status, P_IDLE);
-    if ((!runqempty(pp) || atomic_load_relaxed(&pp->timer0)) && nstart < 256)
+    if (!runqempty(pp) || atomic_load_relaxed(&pp->timer0))
       start[nstart++] = pp;
     else
       pidleput(pp);
