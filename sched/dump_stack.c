@@ -238,9 +238,9 @@ DIAG_RACY static void print_entry(int fd, g_t *gp) {
   uintptr_t off;
   uintptr_t fn = (uintptr_t)gp->fn;
   if (fn && symbolize(fn, name, sizeof name, &off, NULL) && off == 0)
-    hl_printf(fd, "started as %s(%p)\n", name, gp->arg);
+    hl_printf(fd, "started as %s(%p)\n", name, (void *)gp->startarg);
   else
-    hl_printf(fd, "started as %p(%p)\n", (void *)fn, gp->arg);
+    hl_printf(fd, "started as %p(%p)\n", (void *)fn, (void *)gp->startarg);
 }
 
 /* The dumper's own frames, left out of the calling thread's stack (the

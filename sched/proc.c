@@ -600,6 +600,7 @@ static g_t *newproc1(p_t *pp, void (*fn)(void *), void *arg) {
   }
   gp->fn = fn;
   gp->arg = arg;
+  gp->startarg = (uintptr_t)arg;
   if (pp->goidcache == pp->goidcacheend) {
     /* a batch of ids at once: goidgen is shared by every P (Go's
      * goidcache); ids are unique, increasing per P, not globally */

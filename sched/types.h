@@ -124,7 +124,8 @@ struct g {
   m_t *lockedm;            /* M it is wired to (hl_lock_os_thread) */
   uint32_t lockcount;      /* nested hl_lock_os_thread calls */
   void (*fn)(void *);
-  void *arg;
+  void *arg;               /* until the G starts: a collector root */
+  uintptr_t startarg;      /* arg as created, for the goroutine dump */
   g_t *schedlink;          /* run queue / free list link */
   /* Parking protocol (used by channels, select, sync, timers): */
   void *param;             /* set by the waker before ready */
