@@ -2,6 +2,9 @@
  * sched/ctx.c — preparing and switching goroutine contexts.
  *
  * Entry points: ctx_make, ctx_switch, ctx_g_created, ctx_g_destroyed.
+ * ctx_switch is defined here only in sanitizer and ucontext builds; in
+ * the others it is the assembly switch called in place (inline in
+ * sched/internal.h).
  *
  * The switch itself is a few instructions of assembly per architecture
  * (ctx_x86_64.S, ctx_aarch64.S). With -DHL_CTX_UCONTEXT=ON the build uses
@@ -22,15 +25,7 @@
 void hl_ctx_start(void);
 static inline void *hl_ctx_start_addr(void) { return (void *)hl_ctx_start; }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HL_ASAN 1
-#endif
-#endif
-
-#ifdef HL_ASAN
+#ifdef HL_ASAN /* sched/internal.h */
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
                                     size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save,
@@ -139,6 +134,7 @@ void ctx_first_entry(void) {
 #endif
 }
 
+#ifdef HL_CTX_SWITCH_OUTOFLINE /* else inline in sched/internal.h */
 void ctx_switch(g_t *from, g_t *to) {
 #ifdef HL_TSAN
   if (!to->tsan_fiber) /* g0 of an M: its thread's own fiber */
@@ -157,3 +153,4 @@ void ctx_switch(g_t *from, g_t *to) {
   __sanitizer_finish_switch_fiber(from->asan_fake_stack, NULL, NULL);
 #endif
 }
+#endif

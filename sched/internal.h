@@ -26,11 +26,27 @@ extern HL_HIDDEN __thread m_t *tls_m __attribute__((tls_model("initial-exec")));
 #define tls_m HL_TLS(tls_m)
 
 /* ---- ctx.c / ctx_<arch>.S ---- */
+#if defined(__SANITIZE_ADDRESS__)
+#define HL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HL_ASAN 1
+#endif
+#endif
 void hl_ctx_switch(void **save_sp, void *load_sp);
 /* Prepares gp's stack so that switching to it calls entry(arg). */
 void ctx_make(g_t *gp, void (*entry)(void *), void *arg);
-/* Switches from the running G `from` to `to` (sanitizer-annotated). */
+/* Switches from the running G `from` to `to` (sanitizer-annotated). Out of
+ * line (ctx.c) in sanitizer and ucontext builds; otherwise the assembly
+ * switch called in place: a call and a frame less on every switch. */
+#if defined(HL_ASAN) || defined(HL_TSAN) || defined(HL_CTX_UCONTEXT)
+#define HL_CTX_SWITCH_OUTOFLINE 1
 void ctx_switch(g_t *from, g_t *to);
+#else
+static inline void ctx_switch(g_t *from, g_t *to) {
+  hl_ctx_switch(&from->sp, to->sp);
+}
+#endif
 void ctx_g_created(g_t *gp); /* sanitizer fiber set-up */
 void ctx_first_entry(void);  /* first thing a new G does */
 void ctx_g_destroyed(g_t *gp);
@@ -74,8 +90,18 @@ g_t *curg_or_die(const char *fn);
 /* Enters a runtime critical section on the calling goroutine's M (m_lock)
  * and makes sure the M holds a P (a hogging G may have lost it: then it
  * gets one back, which may park it until one is free). Leave with
- * m_unlock(getm()) — the M may have changed. */
-m_t *rt_enter(g_t *gp);
+ * m_unlock(getm()) — the M may have changed. Inline: the common case (a
+ * P held, no cooperative preemption asked) is two loads and a branch on
+ * every runtime entry; rt_enter_slow does the rest. */
+m_t *rt_enter_slow(g_t *gp);
+static inline m_t *rt_enter(g_t *gp) {
+  m_t *mp = gp->m;
+  m_lock(mp);
+  p_t *pp = mp->p;
+  if (hl_likely(pp != NULL && !atomic_load_relaxed(&pp->preempt_coop)))
+    return mp;
+  return rt_enter_slow(gp);
+}
 
 /* Parks the current G (status WAITING, reason) after its context is saved;
  * then, on g0, unlockf(gp, arg) runs: if it returns false the G is
@@ -92,7 +118,14 @@ uint32_t fastrand(void);
 int64_t sched_nanotime(void);
 /* User goroutines alive (never below the true count; see proc.c). */
 int64_t gcount(void);
-void wakep(void);
+/* New work was queued: start a spinning M on an idle P if there is one
+ * and nobody spins yet. The test for an idle P is inline (every goready
+ * and hl_go makes it; with every P busy it is all wakep does). */
+void wakep_slow(void);
+static inline void wakep(void) {
+  if (atomic_load_relaxed(&sched.npidle) != 0)
+    wakep_slow();
+}
 /* Puts a list of G (linked by schedlink) on the global run queue and
  * starts Ms for them. */
 void injectglist(g_t *head);

@@ -74,8 +74,10 @@ static void mstart_loop(m_t *mp);
 static bool stopm(m_t *mp);
 static void startm(p_t *pp, bool spinning);
 static void handoffp(p_t *pp);
-static void switch_direct(m_t *mp, g_t *gp, g_t *next, uint32_t after);
+static inline __attribute__((always_inline)) void
+switch_direct(m_t *mp, g_t *gp, g_t *next, uint32_t after);
 static g_t *runq_next_direct(m_t *mp, p_t *pp, bool *inherit);
+static void gfree_dead(p_t *pp, g_t *gp);
 
 /* ---------------------------------------------------------------- misc */
 
@@ -315,9 +317,7 @@ static void startm(p_t *pp, bool spinning) {
     m_unlock(self);
 }
 
-void wakep(void) {
-  if (atomic_load_relaxed(&sched.npidle) == 0)
-    return;
+void wakep_slow(void) {
   int32_t zero = 0;
   /* one spinning M at a time is enough to find the new work */
   if (atomic_load_relaxed(&sched.nmspinning) != 0 ||
@@ -700,6 +700,11 @@ static void resume_after_direct(m_t *mp, uint32_t after) {
     prev->m = NULL;
     atomic_store_release(&prev->status, G_RUNNABLE);
     runqput(mp->p, prev, after == AFTER_GO_DIRECT);
+  } else if (after == AFTER_EXIT_DIRECT) {
+    g_t *prev = mp->after_g;
+    mp->after = AFTER_NONE;
+    mp->after_g = NULL;
+    gfree_dead(mp->p, prev);
   } else if (after == AFTER_PARK_DIRECT) {
     /* what after_switch does for AFTER_PARK, here on the next G */
     g_t *prev = mp->after_g;
@@ -770,16 +775,20 @@ static g_t *runq_next_direct(m_t *mp, p_t *pp, bool *inherit) {
  * every queue), without g0: gp is queued by next, in resume_after_switch,
  * once its context is saved (after: AFTER_YIELD_DIRECT or
  * AFTER_GO_DIRECT). Caller did rt_enter; returns when gp is resumed,
- * with the critical section left. */
-static void switch_direct(m_t *mp, g_t *gp, g_t *next, uint32_t after) {
+ * with the critical section left. Inlined into each caller: `after` is
+ * a constant there, and the call and frame were a sixth of a yield. */
+static inline __attribute__((always_inline)) void
+switch_direct(m_t *mp, g_t *gp, g_t *next, uint32_t after) {
   mp->after = after;
   mp->after_g = gp;
   mp->curg = next;
   next->m = mp;
   atomic_store_relaxed(&next->status, G_RUNNING);
-  /* parking and the one-P yield come straight from gp's GO_BLOCK or
-   * GO_YIELD event: next's start shares its tick (no clock read) */
-  if (after == AFTER_PARK_DIRECT || after == AFTER_NONE)
+  /* parking, exiting and the one-P yield come straight from gp's
+   * GO_BLOCK, GO_END or GO_YIELD event: next's start shares its tick (no
+   * clock read) */
+  if (after == AFTER_PARK_DIRECT || after == AFTER_NONE ||
+      after == AFTER_EXIT_DIRECT)
     trace_go_start_same(next->goid);
   else
     trace_go_start(next->goid);
@@ -816,21 +825,59 @@ static void goentry(void *arg) {
   hl_exit();
 }
 
+/* hl_exit's runq_next_direct, counting the tick. Out of line: hl_exit's
+ * frame is never returned from, and a local whose address is taken
+ * (inherit) gets AddressSanitizer redzones there that would stay
+ * poisoned on the stack when the G is reused. */
+static HL_NOINLINE g_t *exit_next(m_t *mp) {
+  bool inherit;
+  g_t *next = runq_next_direct(mp, mp->p, &inherit);
+  if (next && !inherit)
+    tick_inc(mp->p);
+  return next;
+}
+
 HL_API void hl_exit(void) {
   g_t *gp = curg_or_die("hl_exit");
-  rt_enter(gp);
+  m_t *mp = rt_enter(gp);
   trace_go_end(gp->goid);
   atomic_store_release(&gp->status, G_DEAD); /* ctx_switch: no return */
+  /* Straight to the next G of the P, as gopark does (usually the creator
+   * of this G, waiting in runnext): that G frees this one once its
+   * context is saved (AFTER_EXIT_DIRECT), one switch instead of two
+   * through g0. Not for the main G (hl_main returns on m0) or a G wired
+   * to its thread (it takes the thread with it): goexit0 on g0. */
+  if (gp != sched.main_g && !gp->lockedm) {
+    g_t *next = exit_next(mp);
+    if (next) {
+      switch_direct(mp, gp, next, AFTER_EXIT_DIRECT);
+      hl_throw("a dead goroutine was resumed");
+    }
+  }
   mcall(gp, AFTER_EXIT);
   hl_throw("a dead goroutine was resumed");
 }
 
+/* gp (DEAD, its context saved: the running G is another) is counted as
+ * exited on pp and goes to pp's free list with its stack. */
+static void gfree_dead(p_t *pp, g_t *gp) {
+  p_count(&pp->nexited);
+  if (gp->system)
+    atomic_sub_relaxed(&sched.nsystem, 1);
+  gp->m = NULL;
+  gfput(pp, gp);
+}
+
 static void goexit0(m_t *mp, g_t *gp) {
+  mp->curg = NULL;
+  if (!gp->lockedm && gp != sched.main_g) {
+    gfree_dead(mp->p, gp);
+    return;
+  }
   p_count(&mp->p->nexited);
   if (gp->system)
     atomic_sub_relaxed(&sched.nsystem, 1);
   gp->m = NULL;
-  mp->curg = NULL;
   if (gp->lockedm && gp != sched.main_g) {
     /* Go: a goroutine that exits while locked takes its thread with it */
     gp->lockedm = NULL;
@@ -861,7 +908,7 @@ static void goexit0(m_t *mp, g_t *gp) {
       netpoll_break(); /* m0 may be blocked in epoll_wait */
     return; /* the main G is not reused */
   }
-  gfput(mp->p, gp);
+  hl_throw("goexit0: unreachable");
 }
 
 /* hl_yield's fast path with one P, for the common case (runnext empty,
@@ -1624,9 +1671,10 @@ p_t *sched_pidleget(void) { return pidleget(); }
 void sched_acquirep(m_t *mp, p_t *pp) { acquirep(mp, pp); }
 void sched_mcall_exitsyscall(g_t *gp) { mcall(gp, AFTER_EXITSYSCALL); }
 
-m_t *rt_enter(g_t *gp) {
+/* rt_enter (sched/internal.h) when the M has no P or a cooperative
+ * preemption was asked; the caller did m_lock. */
+m_t *rt_enter_slow(g_t *gp) {
   m_t *mp = gp->m;
-  m_lock(mp);
   if (hl_unlikely(!mp->p))
     regain_p(gp);
   mp = tls_m;

@@ -155,6 +155,7 @@ enum after_action {
   AFTER_YIELD_DIRECT, /* (on the next G) queue after_g: it yielded to us */
   AFTER_GO_DIRECT,    /* (on a new G) put after_g, its creator, in runnext */
   AFTER_PARK_DIRECT,  /* (on the next G) as AFTER_PARK, for after_g */
+  AFTER_EXIT_DIRECT,  /* (on the next G) free after_g: it exited */
 };
 
 struct m {
