@@ -131,8 +131,33 @@ static inline void wakep(void) {
 void injectglist(g_t *head);
 
 /* ---- runq.c ---- */
-void runqput(p_t *pp, g_t *gp, bool next);
-g_t *runqget(p_t *pp, bool *inherit);
+void runqput_slow(p_t *pp, g_t *gp, bool next);
+g_t *runqget_slow(p_t *pp, bool *inherit);
+/* Puts gp on pp's queue (owner): in runnext if next (the G there moves to
+ * the ring), else at the ring's tail. Inline for the case of every channel
+ * hand-off with one P: runnext empty, nobody to race with (runq.c). */
+static inline void runqput(p_t *pp, g_t *gp, bool next) {
+  if (next && sched.gomaxprocs == 1 && !atomic_load_relaxed(&pp->runnext)) {
+    /* release: runqempty on other threads reads it with acquire */
+    atomic_store_release(&pp->runnext, gp);
+    return;
+  }
+  runqput_slow(pp, gp, next);
+}
+/* Takes pp's next G (owner): runnext (then *inherit: it inherits the time
+ * slice), else the ring's head; NULL when both are empty. The one-P
+ * runnext case is inline, as for runqput. */
+static inline g_t *runqget(p_t *pp, bool *inherit) {
+  if (sched.gomaxprocs == 1) {
+    g_t *next = atomic_load_relaxed(&pp->runnext);
+    if (next) {
+      atomic_store_relaxed(&pp->runnext, NULL);
+      *inherit = true;
+      return next;
+    }
+  }
+  return runqget_slow(pp, inherit);
+}
 g_t *runqget_ring(p_t *pp); /* the ring's head only, not runnext (owner) */
 g_t *runqsteal(p_t *pp, p_t *victim, bool stealnext);
 bool runqempty(p_t *pp);

@@ -35,13 +35,14 @@
  *  7. Allocation: each P owns an mcache; an M holding a P allocates from
  *     it (tls_mcache), an M without one from its thread's own.
  *
- *  8. Direct switches: hl_yield, gopark and hl_go (when its ring is full)
- *     switch from the running G straight to the next one of the P when
- *     there is one, without going through g0 (one switch instead of two).
- *     The G being left must not be visible to others (on a run queue, to
- *     a waker) until its context is saved, so the bookkeeping g0 would do
- *     after the switch (queue it, or mark it waiting and run the park's
- *     unlock callback) is left in m->after for the next G, which does it
+ *  8. Direct switches: hl_yield, gopark, hl_exit and hl_go (when its ring
+ *     is full) switch from the running G straight to the next one of the P
+ *     when there is one, without going through g0 (one switch instead of
+ *     two). The G being left must not be visible to others (on a run
+ *     queue, to a waker, on a free list) until its context is saved, so
+ *     the bookkeeping g0 would do after the switch (queue it, mark it
+ *     waiting and run the park's unlock callback, or free it) is left in
+ *     m->after for the next G, which does it
  *     first thing (resume_after_switch). When schedule() has something to
  *     look at first (the global queue's turn, due timers) or a G is wired
  *     to a thread, the switch goes through g0 as in Go (mcall).

@@ -2,8 +2,9 @@
  * sched/runq.c — run queues: the per-P lock-free ring with runnext, and
  * the global queue.
  *
- * Entry points: runqput, runqget, runqsteal, runqempty, globrunqput,
- * globrunqputhead, globrunqget.
+ * Entry points: runqput, runqget (their one-P runnext cases inline in
+ * sched/internal.h, the rest here: runqput_slow, runqget_slow),
+ * runqsteal, runqempty, globrunqput, globrunqputhead, globrunqget.
  *
  * Per-P ring (Go's runq): head and tail are free-running counters; slot
  * i % RUNQ_SIZE. Only the owner P writes tail and slots in [tail, head +
@@ -46,7 +47,7 @@ static bool runqputslow(p_t *pp, g_t *gp, uint32_t h, uint32_t t) {
   return true;
 }
 
-void runqput(p_t *pp, g_t *gp, bool next) {
+void runqput_slow(p_t *pp, g_t *gp, bool next) {
   if (next) {
     g_t *old;
     if (sched.gomaxprocs == 1) {
@@ -76,7 +77,7 @@ void runqput(p_t *pp, g_t *gp, bool next) {
   }
 }
 
-g_t *runqget(p_t *pp, bool *inherit) {
+g_t *runqget_slow(p_t *pp, bool *inherit) {
   if (sched.gomaxprocs == 1) {
     /* One P: nobody steals (stealing needs another P), so the owner may
      * take without a CAS. Half the cost of a yield otherwise. */
