@@ -202,8 +202,11 @@ static _Atomic int sleep_on_p[64];
 
 static void sleeper(void *arg) {
   int64_t ns = (int64_t)(intptr_t)arg;
-  /* spread: burn a little so that the others get stolen */
-  for (volatile int i = 0; i < 2000; i++)
+  /* spread: burn a little so that the others get stolen (~20 µs each,
+   * 40 ms in all: with 2,000 iterations the whole batch took 4 ms, and
+   * on a loaded machine the other P's thread did not get a CPU before
+   * the first P had run them all) */
+  for (volatile int i = 0; i < 20000; i++)
     ;
   p_t *pp = getp();
   if (pp && pp->id < 64)
