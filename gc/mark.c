@@ -435,9 +435,10 @@ static GC_NOSAN void walk_suspended(uintptr_t isp, const uintptr_t *regs,
  * it first (nothing below our stack pointer is live); parked and runnable
  * Gs from their saved stack pointer (the context switch pushed their
  * callee-saved registers there), and the argument of those not started
- * yet (hl_go's arg: in the G until goentry runs); Gs running C code without a P (a
- * preempted hog, a syscall) suspended by signal, with their registers and
- * the x86-64 red zone below the interrupted stack pointer.
+ * yet (hl_go's arg: in the G until goentry runs); Gs running C code
+ * without a P (a preempted hog, a syscall) suspended by signal, with
+ * their registers and the x86-64 red zone below the interrupted stack
+ * pointer.
  */
 static HL_NOINLINE GC_NOSAN void walk_stacks(stackwalk_t *sw) {
   __builtin_unwind_init();

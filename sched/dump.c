@@ -119,7 +119,8 @@ DIAG_RACY static void dump_one(int fd, g_t *gp, int64_t now) {
   if (goroutine_dump_stack_hook)
     goroutine_dump_stack_hook(fd, gp);
   else
-    hl_printf(fd, "started as %p(%p)\n", (void *)(uintptr_t)gp->fn, (void *)gp->startarg);
+    hl_printf(fd, "started as %p(%p)\n", (void *)(uintptr_t)gp->fn,
+              (void *)gp->startarg);
   hl_printf(fd, "\n");
 }
 

@@ -859,13 +859,18 @@ HL_API void hl_exit(void) {
   hl_throw("a dead goroutine was resumed");
 }
 
-/* gp (DEAD, its context saved: the running G is another) is counted as
- * exited on pp and goes to pp's free list with its stack. */
-static void gfree_dead(p_t *pp, g_t *gp) {
+/* gp (DEAD) is counted as exited on pp and leaves its M. */
+static void g_exited(p_t *pp, g_t *gp) {
   p_count(&pp->nexited);
   if (gp->system)
     atomic_sub_relaxed(&sched.nsystem, 1);
   gp->m = NULL;
+}
+
+/* gp (DEAD, its context saved: the running G is another) is counted as
+ * exited on pp and goes to pp's free list with its stack. */
+static void gfree_dead(p_t *pp, g_t *gp) {
+  g_exited(pp, gp);
   gfput(pp, gp);
 }
 
@@ -875,11 +880,8 @@ static void goexit0(m_t *mp, g_t *gp) {
     gfree_dead(mp->p, gp);
     return;
   }
-  p_count(&mp->p->nexited);
-  if (gp->system)
-    atomic_sub_relaxed(&sched.nsystem, 1);
-  gp->m = NULL;
-  if (gp->lockedm && gp != sched.main_g) {
+  g_exited(mp->p, gp);
+  if (gp != sched.main_g) {
     /* Go: a goroutine that exits while locked takes its thread with it */
     gp->lockedm = NULL;
     mp->lockedg = NULL;
@@ -893,23 +895,20 @@ static void goexit0(m_t *mp, g_t *gp) {
     hl_unlock(&sched.lock);
     pthread_exit(NULL);
   }
-  if (gp == sched.main_g) {
-    /* hl_main returns on m0: wake it if it sleeps idle (it may also be
-     * running another G: then it sees main_done when that G switches) */
-    atomic_store_release(&sched.main_done, 1);
-    m_t *m0 = sched.m0;
-    hl_lock(&sched.lock);
-    bool wake = false;
-    if (m0 != mp && m0->idle)
-      wake = midle_remove(m0);
-    hl_unlock(&sched.lock);
-    if (wake)
-      notewakeup(m0);
-    else if (m0 != mp)
-      netpoll_break(); /* m0 may be blocked in epoll_wait */
-    return; /* the main G is not reused */
-  }
-  hl_throw("goexit0: unreachable");
+  /* the main G: hl_main returns on m0, so wake it if it sleeps idle (it
+   * may also be running another G: then it sees main_done when that G
+   * switches). The main G is not reused. */
+  atomic_store_release(&sched.main_done, 1);
+  m_t *m0 = sched.m0;
+  hl_lock(&sched.lock);
+  bool wake = false;
+  if (m0 != mp && m0->idle)
+    wake = midle_remove(m0);
+  hl_unlock(&sched.lock);
+  if (wake)
+    notewakeup(m0);
+  else if (m0 != mp)
+    netpoll_break(); /* m0 may be blocked in epoll_wait */
 }
 
 /* hl_yield's fast path with one P, for the common case (runnext empty,

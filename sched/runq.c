@@ -77,20 +77,10 @@ void runqput_slow(p_t *pp, g_t *gp, bool next) {
   }
 }
 
+/* runqget past its inline one-P case: with one P, runnext was empty
+ * (only the owner fills it), so the ring's head. */
 g_t *runqget_slow(p_t *pp, bool *inherit) {
-  if (sched.gomaxprocs == 1) {
-    /* One P: nobody steals (stealing needs another P), so the owner may
-     * take without a CAS. Half the cost of a yield otherwise. */
-    g_t *next = atomic_load_relaxed(&pp->runnext);
-    if (next) {
-      atomic_store_relaxed(&pp->runnext, NULL);
-      *inherit = true;
-      return next;
-    }
-    *inherit = false;
-    return runqget_ring(pp);
-  }
-  g_t *next = atomic_load_relaxed(&pp->runnext);
+  g_t *next = sched.gomaxprocs == 1 ? NULL : atomic_load_relaxed(&pp->runnext);
   if (next && atomic_cas_strong_acq_rel(&pp->runnext, &next, NULL)) {
     *inherit = true;
     return next;
