@@ -71,14 +71,21 @@ static _Atomic int srv_errors;
 static void echo_conn(void *arg) {
   int fd = (int)(intptr_t)arg;
   char buf[2048];
-  int64_t n = 0;
-  (void)hl_read(srv_gate[0], buf, 1, hl_nanotime() + 30 * HL_SECOND);
+  int64_t n = 0, t0 = hl_nanotime();
+  if (hl_read(srv_gate[0], buf, 1, t0 + 30 * HL_SECOND) != 0)
+    fprintf(stderr, "echo server: fd %d: the gate failed (errno %d)\n", fd,
+            errno);
   for (;;) {
     ssize_t r = hl_read(fd, buf, sizeof buf, hl_nanotime() + 30 * HL_SECOND);
     if (r == 0)
       break;
     if (r < 0 || hl_write_all(fd, buf, (size_t)r, 0) < 0) {
-      atomic_fetch_add(&srv_errors, 1);
+      if (atomic_fetch_add(&srv_errors, 1) < 5)
+        fprintf(stderr,
+                "echo server: fd %d: %s failed (errno %d) after %.0f ms, "
+                "%lld bytes echoed\n",
+                fd, r < 0 ? "read" : "write", errno, ms_since(t0),
+                (long long)n);
       break;
     }
     n += r;
@@ -167,21 +174,35 @@ static struct client_cfg ccfg;
 static _Atomic int cl_connected, cl_done, cl_ok, cl_fail_connect,
     cl_fail_io, cl_fail_data;
 
+/* A failed connection says where it stopped (the first few only). */
+static _Atomic int cl_reported;
+static void client_report(int i, const char *stage, size_t sent, size_t got,
+                          int64_t t0) {
+  int e = errno;
+  if (atomic_fetch_add(&cl_reported, 1) < 5)
+    fprintf(stderr,
+            "echo client: connection %d failed in %s (errno %d) after "
+            "%.0f ms, %zu of %zu bytes sent, %zu received\n",
+            i, stage, e, ms_since(t0), sent, payload_len(i), got);
+}
+
 static void client_conn(void *arg) {
   int i = (int)(intptr_t)arg;
-  int64_t deadline = hl_nanotime() + 60 * HL_SECOND;
+  int64_t t0 = hl_nanotime(), deadline = t0 + 60 * HL_SECOND;
   int fd = hl_socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET,
                           .sin_port = htons((uint16_t)ccfg.port),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (fd < 0 || hl_connect(fd, (struct sockaddr *)&a, sizeof a, deadline)) {
+    client_report(i, "connect", 0, 0, t0);
     atomic_fetch_add(&cl_fail_connect, 1);
     atomic_fetch_add(&cl_connected, 1);
     goto out;
   }
   atomic_fetch_add(&cl_connected, 1);
   char c;
-  (void)hl_read(ccfg.gate, &c, 1, deadline); /* EOF when the gate opens */
+  if (hl_read(ccfg.gate, &c, 1, deadline) != 0) /* EOF: the gate opened */
+    client_report(i, "the gate", 0, 0, t0);
 
   size_t len = payload_len(i), sent = 0, got = 0;
   uint64_t sx = payload_seed(i), rx = sx;
@@ -191,6 +212,7 @@ static void client_conn(void *arg) {
     for (size_t j = 0; j < k; j++)
       buf[j] = payload_next(&sx);
     if (hl_write_all(fd, buf, k, deadline) < 0) {
+      client_report(i, "write", sent, 0, t0);
       atomic_fetch_add(&cl_fail_io, 1);
       goto out;
     }
@@ -201,6 +223,7 @@ static void client_conn(void *arg) {
   for (;;) {
     ssize_t r = hl_read(fd, in, sizeof in, deadline);
     if (r < 0) {
+      client_report(i, "read", sent, got, t0);
       atomic_fetch_add(&cl_fail_io, 1);
       goto out;
     }
