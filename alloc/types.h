@@ -156,6 +156,12 @@ typedef struct mspan {
   uint32_t gcidx;             /* index in the span registry */
   _Atomic uint32_t nspecials; /* finalizers attached to objects here */
   uint64_t gcsize;            /* large: the object's size in bytes */
+  /* allocate-black in bulk (gc/heap.c, "allocate-black"): the slots from
+   * blackfrom up to freeindex that were free at the sweep are black in
+   * cycle blackcycle; their mark bits are set when the span leaves the
+   * P's cache. Owner writes, markers read. */
+  _Atomic uint32_t blackcycle;
+  _Atomic uint32_t blackfrom;
 } mspan_t;
 _Static_assert(sizeof(mspan_t) == 256, "mspan: four cache lines");
 

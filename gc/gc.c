@@ -1052,8 +1052,8 @@ static void mark_termination(int64_t t0) {
   atomic_store_release(&gc_blacken_enabled, 0);
   __atomic_store_n(&hl_gc_wb_enabled, 0, __ATOMIC_RELEASE);
   cycle_heap_markend = atomic_load_relaxed(&gc.heap_live);
-  if (hl_debug.gccheckmark)
-    gc_checkmark();
+  /* the caches' spans go back to gcentral, which sets the mark bits of
+   * what they allocated black (heap.c): before the checkmark reads them */
   uint64_t alloc = 0;
   for (int i = 0; i < sched.gomaxprocs; i++) {
     gcache_t *c = sched.allp[i]->gc;
@@ -1064,6 +1064,8 @@ static void mark_termination(int64_t t0) {
     __atomic_store_n(&c->alloc_objects, 0, __ATOMIC_RELAXED);
   }
   atomic_add_relaxed(&gc.total_alloc, alloc);
+  if (hl_debug.gccheckmark)
+    gc_checkmark();
   uint64_t marked = atomic_load_relaxed(&gc.bytes_marked);
   /* cons/mark of this cycle (Go's): allocation during the mark over scan
    * work, each per unit of the CPU it had */

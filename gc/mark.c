@@ -159,10 +159,27 @@ void gcw_flush(gcwork_t *w) {
  * plain locked OR rather than a compare-and-swap loop: two markers that
  * race on the same unmarked object may both queue it, and it is scanned
  * twice — harmless, and rare (Go's greyobject accepts the same). */
+/* Allocated while marking in a span still cached by a P: black already,
+ * its bit is set when the span leaves the cache (black_flush in heap.c).
+ * A stale read at worst answers false: the object is queued and scanned
+ * once more. */
+static inline bool black_pending(mspan_t *s, uint32_t idx) {
+  /* acquire: pairs with black_note's release (blackfrom) */
+  if (atomic_load_acquire(&s->blackcycle) !=
+      (uint32_t)atomic_load_relaxed(&gc.cycle))
+    return false;
+  if (idx < atomic_load_relaxed(&s->blackfrom) ||
+      idx >= atomic_load_relaxed(&s->freeindex))
+    return false;
+  return !((s->allocBits[idx >> 3] >> (idx & 7)) & 1);
+}
+
 static inline void grey(gcwork_t *w, uintptr_t obj, mspan_t *s, uint32_t idx) {
   uint8_t *byte = &s->gcmarkBits[idx >> 3];
   uint8_t bit = (uint8_t)(1u << (idx & 7));
   if (__atomic_load_n(byte, __ATOMIC_RELAXED) & bit)
+    return;
+  if (black_pending(s, idx))
     return;
   __atomic_fetch_or(byte, bit, __ATOMIC_RELAXED);
   w->bytes_marked += s->sizeclass ? s->elemsize
