@@ -152,7 +152,7 @@ typedef struct mspan {
   uint8_t gcneedzero;         /* slots may hold old data */
   uint64_t allocCache;        /* free slots from freeindex (bit set: free) */
   uint8_t *allocBits;         /* bit i: slot i allocated (as of the sweep) */
-  uint8_t *gcmarkBits;        /* bit i: slot i marked this cycle */
+  uint8_t *gcmarks;           /* byte i: slot i marked this cycle */
   uint32_t gcidx;             /* index in the span registry */
   _Atomic uint32_t nspecials; /* finalizers attached to objects here */
   uint64_t gcsize;            /* large: the object's size in bytes */

@@ -919,9 +919,19 @@ HL_API int hl_gc_register_cleanup(void (*fn)(void)) {
 }
 
 static void gc_start(bool forced) {
+  /* In a runtime critical section from before the cycle is claimed to the
+   * end: no cooperative preemption (rt_enter's yield when sysmon marked
+   * the P) between claiming the cycle and stopping the world. Yielding
+   * there queued the starter behind goroutines that each run 10 ms, and
+   * meanwhile the others allocated with no cycle to pace them (a 100 ms
+   * "pause" and the heap 4x past the trigger, seen on binary-trees). Go
+   * runs gcStart's stop on the system stack, equally unpreemptible. */
+  m_t *mp = rt_enter(getm()->curg);
   uint32_t zero = 0;
-  if (!atomic_cas_strong_acq_rel(&gc.running, &zero, 1))
+  if (!atomic_cas_strong_acq_rel(&gc.running, &zero, 1)) {
+    m_unlock(mp);
     return;
+  }
   start_goroutines();
   gc_finish_sweep();
   int64_t t_start = os_nanotime();
@@ -930,7 +940,7 @@ static void gc_start(bool forced) {
   stw_stop(hl_debug.gcstoptheworld ? TRACE_STW_GC_FORCED
                                    : TRACE_STW_SWEEP_TERM);
   /* sweep termination: a P may have swept the last spans meanwhile */
-  m_t *mp = getm();
+  mp = getm();
   gcache_t *c = mp->p->gc;
   atomic_add_relaxed(&gc.cycle, 1);
   cycle_forced = forced;
@@ -957,6 +967,7 @@ static void gc_start(bool forced) {
     cycle_stw1_ns = stw_ns;
     cycle_mark_start_ns = os_nanotime();
     mark_termination(t0);
+    m_unlock(getm());
     return;
   }
   gcw_flush(&c->gcw);
@@ -982,11 +993,24 @@ static void gc_start(bool forced) {
   wakep();
   if (!gc_work_available() && atomic_load_relaxed(&gc.nworking) == 0)
     gc_mark_done();
+  m_unlock(getm());
 }
 
+static void gc_mark_done_locked(void);
+
+/* Called on a goroutine outside or inside a runtime critical section:
+ * mark termination runs in one (see gc_start), so that the goroutine
+ * asking for it is not preempted before the world stops. */
 void gc_mark_done(void) {
   if (atomic_load_acquire(&gc.roots_pending))
     return; /* the root scan ends with its own mark-done check */
+  m_t *mp = rt_enter(getm()->curg);
+  gc_mark_done_locked();
+  m_unlock(getm());
+  (void)mp;
+}
+
+static void gc_mark_done_locked(void) {
   uint32_t zero = 0;
   if (!atomic_cas_strong_acq_rel(&gc.markdone_busy, &zero, 1))
     return;

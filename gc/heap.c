@@ -12,7 +12,7 @@
  * back when the P gives it up, so heap_live is updated per span, not per
  * object.
  *
- * Sweeping (Go's sweepLocked.sweep): the mark bits become the alloc bits,
+ * Sweeping (Go's sweepLocked.sweep): the marks become the alloc bits,
  * the freed slots are free again (zeroed on reuse), an empty span goes
  * back to the page heap, a large object's span is freed when unmarked.
  * Who sweeps: the background sweeper goroutine, any P that needs a span
@@ -86,31 +86,51 @@ mspan_t *gc_registry_get(uint32_t i) {
 
 /* ------------------------------------------------- bitmaps and metadata */
 
+/* A span's slot metadata, one block: the alloc bitmap (GCBITS_BYTES,
+ * one bit per slot) and then the mark bytes (one byte per slot, 0 or 1:
+ * markers set them with a plain store, see grey() in mark.c), rounded up
+ * to a power of two of at least 64, so blocks come in GCBITS_BUCKETS
+ * sizes, each with its free list. */
+#define GCBITS_BUCKETS 5 /* mark bytes for 64, 128, ..., 1024 slots */
 static hl_lock_t bits_lock;
-static void *bits_free;
+static void *bits_free[GCBITS_BUCKETS];
 
-/* A zeroed pair of slot bitmaps (alloc, mark) for a span. */
-static uint8_t *gcbits_alloc(void) {
+static int gcbits_bucket(uint32_t nelems) {
+  int b = 0;
+  while ((64u << b) < nelems)
+    b++;
+  HL_ASSERT_INTERNAL(b < GCBITS_BUCKETS);
+  return b;
+}
+
+static size_t gcbits_size(int bucket) {
+  return GCBITS_BYTES + ((size_t)64 << bucket);
+}
+
+/* A zeroed metadata block for a span of nelems slots. */
+static uint8_t *gcbits_alloc(uint32_t nelems) {
+  int b = gcbits_bucket(nelems);
   hl_lock(&bits_lock);
-  void *p = bits_free;
+  void *p = bits_free[b];
   if (p)
-    bits_free = *(void **)p;
+    bits_free[b] = *(void **)p;
   hl_unlock(&bits_lock);
   if (p) {
-    memset(p, 0, 2 * GCBITS_BYTES);
+    memset(p, 0, gcbits_size(b));
     return p;
   }
-  p = meta_alloc(2 * GCBITS_BYTES);
+  p = meta_alloc(gcbits_size(b));
   if (!p)
-    gc_out_of_memory(2 * GCBITS_BYTES);
+    gc_out_of_memory(gcbits_size(b));
   return p;
 }
 
 static void gcbits_free(mspan_t *s) {
-  void *p = s->allocBits < s->gcmarkBits ? s->allocBits : s->gcmarkBits;
+  void *p = s->allocBits;
+  int b = gcbits_bucket(s->nelems);
   hl_lock(&bits_lock);
-  *(void **)p = bits_free;
-  bits_free = p;
+  *(void **)p = bits_free[b];
+  bits_free[b] = p;
   hl_unlock(&bits_lock);
 }
 
@@ -302,7 +322,8 @@ static mspan_t *gc_new_span(int spc, size_t npages, size_t large_size) {
   bool noscan = spc & 1;
   if (sc)
     npages = class_to_npages[sc];
-  uint8_t *bits = gcbits_alloc();
+  uint8_t *bits = gcbits_alloc(
+      sc ? (uint32_t)(npages * PAGE_SIZE / class_to_size[sc]) : 1);
   hl_lock(&mheap.lock);
   mspan_t *s = heap_alloc_run(npages, 1, MSPAN_GC);
   if (!s) {
@@ -326,7 +347,7 @@ static mspan_t *gc_new_span(int spc, size_t npages, size_t large_size) {
     s->gcsize = large_size;
   }
   s->allocBits = bits;
-  s->gcmarkBits = bits + GCBITS_BYTES;
+  s->gcmarks = bits + GCBITS_BYTES;
   atomic_store_relaxed(&s->freeindex, 0);
   s->allocCache = ~(uint64_t)0;
   s->allocCount = 0;
@@ -369,25 +390,20 @@ void gc_poison_check_enabled(void) {
  * cached). Returns true when the span was freed to the page heap. */
 static bool sweep_span(mspan_t *s, uint32_t sg) {
   uint32_t n = s->nelems;
-  uint8_t *mark = s->gcmarkBits;
+  uint8_t *mark = s->gcmarks;
   if (atomic_load_relaxed(&s->nspecials)) {
     /* finalizers of unmarked objects: queued, object resurrected */
     for (uint32_t i = 0; i < n; i++) {
-      if (bit_get(mark, i))
+      if (mark[i])
         continue;
       uintptr_t obj = s->base + (uintptr_t)i * (s->sizeclass ? s->elemsize : 0);
       if (gc_sweep_special(s, obj))
-        mark[i >> 3] |= (uint8_t)(1u << (i & 7));
+        mark[i] = 1;
     }
   }
   uint32_t nmarked = 0;
-  for (uint32_t i = 0; i < (n + 63) / 64; i++) {
-    uint64_t w;
-    memcpy(&w, mark + i * 8, 8);
-    if (i == (n - 1) / 64 && n % 64)
-      w &= ((uint64_t)1 << (n % 64)) - 1;
-    nmarked += (uint32_t)__builtin_popcountll(w);
-  }
+  for (uint32_t i = 0; i < n; i++)
+    nmarked += mark[i];
   uint32_t nfreed = s->allocCount - nmarked;
   if (s->allocCount < nmarked)
     hl_throwf("gc: span %p (class %d) has %u marked objects but only %u "
@@ -397,14 +413,20 @@ static bool sweep_span(mspan_t *s, uint32_t sg) {
     uint32_t fi = atomic_load_relaxed(&s->freeindex);
     size_t sz = s->sizeclass ? s->elemsize : s->gcsize;
     for (uint32_t i = 0; i < n; i++)
-      if (!bit_get(mark, i) && (i < fi || bit_get(s->allocBits, i)))
+      if (!mark[i] && (i < fi || bit_get(s->allocBits, i)))
         memset((void *)(s->base + (uintptr_t)i * s->elemsize), 0xdb, sz);
   }
   atomic_sub_relaxed(&gc.heap_objects, nfreed);
-  uint8_t *old = s->allocBits;
-  s->allocBits = mark;
-  s->gcmarkBits = old;
-  memset(old, 0, GCBITS_BYTES);
+  /* the marks become the alloc bits: eight mark bytes (each 0 or 1) to a
+   * byte of bits by one multiplication (bit k from byte k), then the mark
+   * bytes are cleared for the next cycle. The mark array is a multiple of
+   * 64 bytes and zero past n. */
+  for (uint32_t i = 0; i < (n + 7) / 8; i++) {
+    uint64_t x;
+    memcpy(&x, mark + i * 8, 8);
+    s->allocBits[i] = (uint8_t)((x * 0x0102040810204080ull) >> 56);
+  }
+  memset(mark, 0, (n + 7) & ~7u);
   atomic_store_relaxed(&s->freeindex, 0);
   uint64_t c0;
   memcpy(&c0, s->allocBits, 8);
@@ -595,8 +617,7 @@ static const uint64_t zerobase[2];
  * per object, rare). */
 static inline void mark_new(gcache_t *c, mspan_t *s, uint32_t idx,
                             size_t size) {
-  __atomic_fetch_or(&s->gcmarkBits[idx >> 3], (uint8_t)(1u << (idx & 7)),
-                    __ATOMIC_RELAXED);
+  __atomic_store_n(&s->gcmarks[idx], 1, __ATOMIC_RELAXED);
   c->gcw.bytes_marked += size;
 }
 
@@ -604,11 +625,14 @@ static inline void mark_new(gcache_t *c, mspan_t *s, uint32_t idx,
  * Allocate-black for small objects, in bulk. Go sets each new object's
  * mark bit as it is allocated (gcmarknewobject: an atomic OR, because
  * markers set other bits of the same byte); on binary-trees that locked
- * OR was 9% of the whole run. Here the first allocation of a cycle's mark
- * from a cached span records where it started (blackfrom, blackcycle),
- * and the slots allocated from there on — those below freeindex that were
- * free at the sweep (allocBits clear) — get their mark bits in one OR per
- * 64 slots when the span leaves the P's cache: at refill, or at mark
+ * OR was 9% of the whole run (with mark bits; mark bytes now need no
+ * locked instruction, but the store is still a write to a line markers
+ * share). Here the first allocation of a cycle's mark from a cached span
+ * records where it started (blackfrom, blackcycle), and the slots
+ * allocated from there on — those below freeindex that were free at the
+ * sweep (allocBits clear) — get their marks, found 64 slots at a time in
+ * the alloc bitmap, when the span leaves the P's cache: at refill, or at
+ * mark
  * termination (gcache_release_all, before the checkmark), so every object
  * allocated while marking is marked before anything reads the bits for
  * sweeping. Until then a marker that reaches such an object treats it as
@@ -630,8 +654,7 @@ static inline void black_note(mspan_t *s, uint32_t idx) {
 }
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-               "mark bitmaps are read as 64-bit words");
-typedef uint64_t __attribute__((may_alias)) bits64_t;
+               "alloc bitmaps are read as 64-bit words");
 
 static void black_flush(mspan_t *s) {
   if (!gc_marking() || atomic_load_relaxed(&s->blackcycle) !=
@@ -639,7 +662,6 @@ static void black_flush(mspan_t *s) {
     return;
   uint32_t from = atomic_load_relaxed(&s->blackfrom);
   uint32_t to = atomic_load_relaxed(&s->freeindex);
-  bits64_t *mark = (bits64_t *)s->gcmarkBits; /* 64-byte aligned */
   uint64_t newly = 0;
   for (uint32_t w = from / 64; w * 64 < to; w++) {
     uint64_t m = ~(uint64_t)0, alloc;
@@ -649,10 +671,15 @@ static void black_flush(mspan_t *s) {
       m &= ((uint64_t)1 << (to & 63)) - 1;
     memcpy(&alloc, s->allocBits + w * 8, 8);
     m &= ~alloc; /* allocated before the sweep: not new */
-    if (!m)
-      continue;
-    uint64_t old = __atomic_fetch_or(&mark[w], m, __ATOMIC_RELAXED);
-    newly += (uint64_t)__builtin_popcountll(m & ~old);
+    while (m) {
+      uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(m);
+      m &= m - 1;
+      /* a marker may have reached it first (it then counted it) */
+      if (!__atomic_load_n(&s->gcmarks[i], __ATOMIC_RELAXED)) {
+        __atomic_store_n(&s->gcmarks[i], 1, __ATOMIC_RELAXED);
+        newly++;
+      }
+    }
   }
   if (newly)
     atomic_add_relaxed(&gc.bytes_marked, newly * s->elemsize);

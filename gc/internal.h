@@ -8,8 +8,9 @@
  *   - allocBits: slot i allocated as of the last sweep; slots below
  *     freeindex were handed out since (allocate-black marks them too);
  *     allocCache caches ~allocBits from freeindex for ctz.
- *   - gcmarkBits: slot i marked this cycle. Sweeping makes the mark bits
- *     the new alloc bits and clears a fresh mark bitmap.
+ *   - gcmarks: byte i is 1 when slot i was marked this cycle (bytes, so
+ *     that markers set them with a plain store). Sweeping packs them into
+ *     the new alloc bits and clears them.
  *   - sweepgen (Go's protocol; sg = gc.sweepgen, += 2 per cycle):
  *       sg - 2: needs sweeping; sg - 1: being swept; sg: swept.
  *     Spans in a P's gcache are always swept: mark termination releases
