@@ -5,7 +5,8 @@
  * Tracks (pid 1, one tid each): "P<i>" (tid 2i+10) holds goroutine slices
  * — a slice runs from GO_START to the next GO_START, GO_BLOCK, GO_YIELD,
  * GO_END, GO_SYSCALL or PROC_STOP of that P; "P<i> GC" (tid 2i+11) holds
- * mark worker, assist and sweep slices; "GC" (tid 1) holds cycles and
+ * mark worker (args.mode: dedicated, fractional or idle), assist and
+ * sweep slices; "GC" (tid 1) holds cycles and
  * stop-the-world pauses (begin/end events, which need not pair within one
  * P's stream); "no P" (tid 2) the global buffer's instants. Heap counters
  * are "C" events; regions async slices (id = goroutine), logs instants.
@@ -19,6 +20,7 @@ typedef struct xstate {
   int64_t gstart; /* running goroutine's start ts, -1: none */
   uint64_t goid;
   int64_t wstart[3];
+  uint64_t wmode; /* the running mark worker's mode (TRACE_NAMES_MARK) */
   bool named;
 } xstate_t;
 
@@ -52,6 +54,20 @@ static void slice(FILE *out, int tid, const char *name, int64_t t0, int64_t t1,
   fputc('}', out);
 }
 
+/* A mark worker's slice, with its mode (dedicated, fractional, idle). */
+static void mslice(FILE *out, int tid, const char *mode, int64_t t0,
+                   int64_t t1) {
+  fprintf(out, ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":%d,"
+               "\"name\":\"mark worker\",\"ts\":",
+          tid);
+  us(out, t0);
+  fputs(",\"dur\":", out);
+  us(out, t1 > t0 ? t1 - t0 : 0);
+  fputs(",\"args\":{\"mode\":", out);
+  json_str(out, mode, strlen(mode));
+  fputs("}}", out);
+}
+
 static void gslice(FILE *out, int tid, xstate_t *x, int64_t t) {
   if (x->gstart < 0)
     return;
@@ -81,7 +97,7 @@ static void track_name(FILE *out, int tid, const char *name) {
 int hlt_export_perfetto(hlt_reader_t *r, FILE *out, char *err, size_t errlen) {
   static xstate_t xs[TRACE_MAX_PROCS + 1];
   for (int i = 0; i <= TRACE_MAX_PROCS; i++)
-    xs[i] = (xstate_t){-1, 0, {-1, -1, -1}, false};
+    xs[i] = (xstate_t){-1, 0, {-1, -1, -1}, 0, false};
   const hlt_header_t *h = hlt_header(r);
   fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
         "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\","
@@ -141,7 +157,11 @@ int hlt_export_perfetto(hlt_reader_t *r, FILE *out, char *err, size_t errlen) {
       fputc('}', out);
       break;
     }
-    case TRACE_EV_MARK_START: w = 0; wstart = true; break;
+    case TRACE_EV_MARK_START:
+      w = 0;
+      wstart = true;
+      x->wmode = ev.args[0];
+      break;
     case TRACE_EV_MARK_END: w = 0; break;
     case TRACE_EV_ASSIST_START: w = 1; wstart = true; break;
     case TRACE_EV_ASSIST_END: w = 1; break;
@@ -187,8 +207,12 @@ int hlt_export_perfetto(hlt_reader_t *r, FILE *out, char *err, size_t errlen) {
       if (wstart) {
         x->wstart[w] = ev.ts;
       } else {
-        slice(out, gtid, wname[w], x->wstart[w] >= 0 ? x->wstart[w] : 0,
-              ev.ts, NULL, 0);
+        if (w == 0) /* a mark worker says its mode */
+          mslice(out, gtid, hlt_name(h, TRACE_NAMES_MARK, x->wmode),
+                 x->wstart[w] >= 0 ? x->wstart[w] : 0, ev.ts);
+        else
+          slice(out, gtid, wname[w], x->wstart[w] >= 0 ? x->wstart[w] : 0,
+                ev.ts, NULL, 0);
         x->wstart[w] = -1;
       }
     }

@@ -264,7 +264,8 @@ static void test_export(void **state) {
   EXPECT(strstr(out, "\"name\":\"P0\""));
   EXPECT(strstr(out, "\"name\":\"P1 GC\""));
   EXPECT(strstr(out, "\"name\":\"G1\""));
-  EXPECT(strstr(out, "\"name\":\"mark worker\",\"ts\":200.000,\"dur\":500.000"));
+  EXPECT(strstr(out, "\"name\":\"mark worker\",\"ts\":200.000,\"dur\":500.000,"
+                     "\"args\":{\"mode\":\"dedicated\"}"));
   EXPECT(strstr(out, "\"name\":\"STW\",\"ts\":800.000,\"args\":{\"reason\":"
                      "\"mark termination\"}"));
   EXPECT(strstr(out, "\"args\":{\"live\":5000000}"));
