@@ -80,6 +80,10 @@ typedef struct gcache {
   uint64_t alloc_objects;
   /* a span was taken since the last trigger check (gc_refill, large) */
   bool check_trigger;
+  /* the heap bitmap of the arena last allocated from (heap.c
+   * heapbits_set): saves the arena lookup on most allocations */
+  uintptr_t hb_base;
+  uint64_t *hb_bits;
 } gcache_t;
 
 
