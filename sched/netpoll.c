@@ -7,35 +7,43 @@
  * netpoll_waiters.
  *
  * Every registered fd has a poll descriptor (pd): a lock, and per
- * direction (read, write) a `ready` flag and a list of parked waiters.
+ * direction (read, write) an edge counter and a list of parked waiters.
  * The fd is registered edge-triggered (EPOLLET), so the kernel reports a
- * change once; the ready flag remembers an edge that arrived while nobody
- * waited. Protocol (per direction), all steps on the lists and flags under
- * pd->lock:
+ * change once; the counter tells a goroutine whether an edge arrived
+ * since it tried its I/O. Protocol (per direction), all steps on the
+ * lists and counters under pd->lock:
  *  I/O (hl_read, ...):
- *   1. try the I/O; if it does not return EAGAIN, done;
+ *   1. read the edge counter (pd_edges), then try the I/O; if it does
+ *      not return EAGAIN, done;
  *   2. with a deadline: add the wait's timer now (before pd->lock: the
  *      timer lock comes first in the lock order, see step 6);
- *   3. lock; if the pd is closing: EBADF. If `ready`: clear it, unlock,
- *      go to 1 (an edge arrived since the I/O failed or earlier: the retry
- *      tells). If the timer already fired: ETIMEDOUT. Else append a wait
- *      record (on the goroutine's stack) to the list and park; the park's
- *      unlock callback releases pd->lock once the goroutine is WAITING;
+ *   3. lock; if the pd is closing: EBADF. If the counter moved since
+ *      step 1: unlock, go to 1 (an edge arrived while or after the I/O
+ *      failed: the retry tells). If the timer already fired: ETIMEDOUT.
+ *      Else append a wait record (on the goroutine's stack) to the list
+ *      and park; the park's unlock callback releases pd->lock once the
+ *      goroutine is WAITING;
  *   4. woken with the record's result: READY (go to 1), TIMEOUT, CLOSED;
  *      then timer_del, which also waits for a timer callback still
  *      running with the record in hand.
- *  notify (netpoll, for each epoll event): lock; if the list is not empty,
+ *  notify (netpoll, for each epoll event): lock; advance the counter;
  *   take every waiter (each retries its I/O: with edge triggering, waking
  *   only one could strand the others when one edge brought work for
- *   several, e.g. two pending connections), else set `ready`; unlock.
+ *   several, e.g. two pending connections); unlock.
  *  deadline (timer callback, timer lock held): lock; if the record is
  *   still listed, unlist it with TIMEOUT and ready its goroutine; if it is
  *   not listed yet, mark it TIMEOUT so step 3 does not park; unlock.
  *  close (hl_fd_close): lock; mark closing; take every waiter of both
  *   directions with CLOSED; unlock; ready them.
- *  Never lost: an edge after the failed I/O of step 1 either finds the
- *  waiter listed (wakes it) or sets `ready`, which step 3 sees under the
- *  same lock.
+ *  Never lost: an edge after step 1's counter read either finds the
+ *  waiter listed (wakes it) or moved the counter, which step 3 sees under
+ *  the same lock. (A single `ready` flag, set only when nobody was
+ *  listed, lost wake-ups: goroutine A fails its read, the edge wakes the
+ *  waiters already listed and sets nothing, A lists itself and sleeps
+ *  through the only edge. It hung one of test_echo's 10,000 goroutines
+ *  waiting at a shared pipe until its 60 s deadline; a per-waiter
+ *  snapshot of a counter cannot be consumed by another waiter as a flag
+ *  can.)
  *
  * Life-time (Go's fdMutex reference count and pollcache, in one word):
  *  5. pd->refs counts the open registration (1) plus every I/O call in
@@ -108,8 +116,8 @@ typedef struct pwait {
 } pwait_t;
 
 typedef struct pddir {
-  pwait_t *head, *tail; /* parked waiters (pd->lock) */
-  bool ready;           /* an edge nobody waited for (pd->lock) */
+  pwait_t *head, *tail;   /* parked waiters (pd->lock) */
+  _Atomic uint32_t edges; /* edges seen (written under pd->lock) */
 } pddir_t;
 
 /* Invariants: refs > 0 while the pd is in the table or a call holds it;
@@ -347,14 +355,20 @@ static void pd_take_all(polldesc_t *pd, int dir, uint8_t result, g_t **head,
   }
 }
 
-/* An edge in direction dir: wake every waiter, or remember it. */
+/* An edge in direction dir: count it and wake every waiter. */
 static void pd_notify(polldesc_t *pd, int dir, g_t **head, g_t **tail) {
   hl_lock(&pd->lock);
-  if (pd->dir[dir].head)
-    pd_take_all(pd, dir, PW_READY, head, tail);
-  else
-    pd->dir[dir].ready = true;
+  atomic_store_relaxed(&pd->dir[dir].edges,
+                       atomic_load_relaxed(&pd->dir[dir].edges) + 1);
+  pd_take_all(pd, dir, PW_READY, head, tail);
   hl_unlock(&pd->lock);
+}
+
+/* Step 1: the edge count before an I/O attempt. Acquire: pairs with the
+ * lock release of the notify that advanced it (an edge counted before
+ * the I/O is one whose readiness the I/O sees). */
+static inline uint32_t pd_edges(polldesc_t *pd, int dir) {
+  return atomic_load_acquire(&pd->dir[dir].edges);
 }
 
 static int epoll_wait_ns(struct epoll_event *evs, int max, int64_t block_ns) {
@@ -442,10 +456,12 @@ static void pd_deadline(void *arg) {
     goready(gp); /* WAITING until here: nobody else can ready it */
 }
 
-/* Waits for an edge in direction dir after the I/O returned EAGAIN.
- * Returns 0 (retry the I/O), -ETIMEDOUT or -EBADF. May resume on another
- * thread: touches no errno (see "errno" above). */
-static int pd_wait(polldesc_t *pd, int dir, int64_t deadline) {
+/* Waits for an edge in direction dir after the I/O returned EAGAIN;
+ * edges0: pd_edges before that I/O. Returns 0 (retry the I/O),
+ * -ETIMEDOUT or -EBADF. May resume on another thread: touches no errno
+ * (see "errno" above). */
+static int pd_wait(polldesc_t *pd, int dir, int64_t deadline,
+                   uint32_t edges0) {
   g_t *gp = curg_or_die("hl_read/hl_write/hl_accept/hl_connect");
   if (!pd->pollable) { /* not in epoll: nothing would wake us */
     hl_yield();
@@ -456,8 +472,7 @@ static int pd_wait(polldesc_t *pd, int dir, int64_t deadline) {
     if (deadline <= os_nanotime()) {
       /* past: fail unless an edge is pending (the retry may succeed) */
       hl_lock(&pd->lock);
-      bool ready = pd->dir[dir].ready;
-      pd->dir[dir].ready = false;
+      bool ready = atomic_load_relaxed(&pd->dir[dir].edges) != edges0;
       bool closing = atomic_load_relaxed(&pd->closing);
       hl_unlock(&pd->lock);
       if (closing)
@@ -473,8 +488,7 @@ static int pd_wait(polldesc_t *pd, int dir, int64_t deadline) {
   uint8_t result;
   if (atomic_load_relaxed(&pd->closing)) {
     result = PW_CLOSED;
-  } else if (pd->dir[dir].ready) {
-    pd->dir[dir].ready = false;
+  } else if (atomic_load_relaxed(&pd->dir[dir].edges) != edges0) {
     result = PW_READY;
   } else if (w.result == PW_TIMEOUT) {
     result = PW_TIMEOUT;
@@ -720,10 +734,11 @@ HL_API ssize_t hl_read(int fd, void *buf, size_t n, int64_t deadline) {
     return fail(-EBADF);
   ssize_t r;
   for (;;) {
+    uint32_t e = pd_edges(pd, PD_READ);
     r = sys_read(fd, buf, n);
     if (r >= 0 || (r != -EAGAIN && r != -EINTR))
       break;
-    if (r == -EAGAIN && (r = pd_wait(pd, PD_READ, deadline)) < 0)
+    if (r == -EAGAIN && (r = pd_wait(pd, PD_READ, deadline, e)) < 0)
       break;
   }
   pd_release(pd);
@@ -736,10 +751,11 @@ HL_API ssize_t hl_write(int fd, const void *buf, size_t n, int64_t deadline) {
     return fail(-EBADF);
   ssize_t r;
   for (;;) {
+    uint32_t e = pd_edges(pd, PD_WRITE);
     r = sys_write(fd, buf, n, pd->sock);
     if (r >= 0 || (r != -EAGAIN && r != -EINTR))
       break;
-    if (r == -EAGAIN && (r = pd_wait(pd, PD_WRITE, deadline)) < 0)
+    if (r == -EAGAIN && (r = pd_wait(pd, PD_WRITE, deadline, e)) < 0)
       break;
   }
   pd_release(pd);
@@ -765,6 +781,7 @@ HL_API int hl_accept(int fd, struct sockaddr *addr, socklen_t *len,
     return fail(-EBADF);
   int c;
   for (;;) {
+    uint32_t e = pd_edges(pd, PD_READ);
     c = sys_accept(fd, addr, len);
     if (c >= 0) {
       int err = pd_register(c, true);
@@ -776,7 +793,7 @@ HL_API int hl_accept(int fd, struct sockaddr *addr, socklen_t *len,
     }
     if (c == -EINTR || c == -ECONNABORTED)
       continue;
-    if (c != -EAGAIN || (c = pd_wait(pd, PD_READ, deadline)) < 0)
+    if (c != -EAGAIN || (c = pd_wait(pd, PD_READ, deadline, e)) < 0)
       break;
   }
   pd_release(pd);
@@ -788,11 +805,13 @@ HL_API int hl_connect(int fd, const struct sockaddr *addr, socklen_t len,
   polldesc_t *pd = pd_acquire(fd);
   if (!pd)
     return fail(-EBADF);
+  uint32_t e = pd_edges(pd, PD_WRITE);
   int r = sys_connect(fd, addr, len);
   /* in progress: writable means finished (or failed) */
   while (r == -EINPROGRESS || r == -EINTR || r == -EALREADY) {
-    if ((r = pd_wait(pd, PD_WRITE, deadline)) < 0)
+    if ((r = pd_wait(pd, PD_WRITE, deadline, e)) < 0)
       break;
+    e = pd_edges(pd, PD_WRITE);
     r = sys_connected(fd);
   }
   pd_release(pd);
