@@ -441,11 +441,16 @@ o.append(
 o.append(
     f"- **Ping-pong** ({tm('pingpong')}; Go is slower). On 1 P a round "
     "trip is two parks and two readies, each park one direct switch to the "
-    "partner. On 2 P the second P's thread spins looking for work, reading "
-    "the first P's run-queue cache lines while the pair exchanges there, "
-    "and is woken through a futex when it went to sleep; a thief waits 3 us "
-    "before taking a running P's `runnext` (as Go), so the pair mostly "
-    "stays on one P, but the spinning costs the busy P cache traffic.")
+    "partner. On 2 P a thief waits 3 us before taking a running P's "
+    "`runnext` (as Go), so the pair mostly stays on one P; what costs "
+    "more is that with several Ps the run queue and channel paths need "
+    "locked instructions (the `runnext` exchange, the ring's CAS, the "
+    "channel lock) where the one-P paths use plain loads and stores. "
+    "The second P's spinning is not the cost: with stealing turned off "
+    "(an experiment, 2026-11-23) 2-P ping-pong was slower, 163 -> 174 ns, "
+    "and thread-ring 103 -> 136 ns; counting `runnext` puts so that a "
+    "thief cannot mistake a partner that came back for one that stayed "
+    "changed nothing measurable.")
 o.append(
     f"- **Thread-ring** ({tm('ring')}; Go is slower): each hop is a "
     "receive that parks and a send that readies the next member; on 2 P "
