@@ -447,8 +447,8 @@ o.append(
     "locked instructions (the `runnext` exchange, the ring's CAS, the "
     "channel lock) where the one-P paths use plain loads and stores. "
     "The second P's spinning is not the cost: with stealing turned off "
-    "(an experiment, 2026-11-23) 2-P ping-pong was slower, 163 -> 174 ns, "
-    "and thread-ring 103 -> 136 ns; counting `runnext` puts so that a "
+    "(an experiment, 2026-11-23) 2-P ping-pong was slower, 160 -> 177 ns, "
+    "and thread-ring 103 -> 134 ns (medians of 3); counting `runnext` puts so that a "
     "thief cannot mistake a partner that came back for one that stayed "
     "changed nothing measurable.")
 o.append(
