@@ -200,6 +200,18 @@ static const uint64_t *type_mask(const hl_type_t *t) {
 static HL_NOINLINE void heapbits_set_slow(uintptr_t v, size_t slot,
                                           const hl_type_t *t, size_t n);
 
+/* The bits of an object of nw <= 64 words starting at word w0 of the
+ * arena's bitmap hb: its type's one-word mask (the rest of the slot
+ * zero), over one bitmap word or two. */
+static inline void hb_set_one(uint64_t *hb, size_t w0, size_t nw,
+                              uint64_t bits) {
+  size_t off = w0 & 63;
+  uint64_t lo = nw == 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
+  hb_write(&hb[w0 >> 6], lo << off, bits << off);
+  if (off + nw > 64)
+    hb_write(&hb[(w0 >> 6) + 1], lo >> (64 - off), bits >> (64 - off));
+}
+
 /* The allocation path's: one typed object of a small class (its type's
  * bitmap in one word), inline, with the P's cached arena bitmap; the rest
  * out of line. */
@@ -211,14 +223,7 @@ static inline void heapbits_set_small(gcache_t *c, uintptr_t v, size_t slot,
   size_t nw = slot / 8;
   if (hl_likely(mask && n == 1 && t->size <= 512 && nw <= 64 &&
                 base == c->hb_base)) {
-    uint64_t *hb = c->hb_bits;
-    size_t w0 = (v - base) / 8;
-    uint64_t bits = mask[0];
-    size_t off = w0 & 63;
-    uint64_t lo = nw == 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
-    hb_write(&hb[w0 >> 6], lo << off, bits << off);
-    if (off + nw > 64)
-      hb_write(&hb[(w0 >> 6) + 1], lo >> (64 - off), bits >> (64 - off));
+    hb_set_one(c->hb_bits, (v - base) / 8, nw, mask[0]);
     return;
   }
   heapbits_set_slow(v, slot, t, n);
@@ -239,13 +244,7 @@ static HL_NOINLINE void heapbits_set_slow(uintptr_t v, size_t slot,
   const uint64_t *mask = t ? type_mask(t) : NULL;
   size_t tw = t ? t->size / 8 : 0;
   if (mask && n == 1 && tw <= 64 && nw <= 64) {
-    /* a small object, one type word */
-    uint64_t bits = mask[0];
-    size_t off = w0 & 63;
-    uint64_t lo = nw == 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
-    hb_write(&hb[w0 >> 6], lo << off, bits << off);
-    if (off + nw > 64)
-      hb_write(&hb[(w0 >> 6) + 1], lo >> (64 - off), bits >> (64 - off));
+    hb_set_one(hb, w0, nw, mask[0]); /* a small object, one type word */
     return;
   }
   size_t used = t ? (n * t->size) / 8 : nw;
