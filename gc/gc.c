@@ -1007,10 +1007,9 @@ static void gc_mark_done_locked(void);
 void gc_mark_done(void) {
   if (atomic_load_acquire(&gc.roots_pending))
     return; /* the root scan ends with its own mark-done check */
-  m_t *mp = rt_enter(getm()->curg);
+  rt_enter(getm()->curg);
   gc_mark_done_locked();
   m_unlock(getm());
-  (void)mp;
 }
 
 static void gc_mark_done_locked(void) {
@@ -1079,8 +1078,8 @@ static void mark_termination(int64_t t0) {
   atomic_store_release(&gc_blacken_enabled, 0);
   __atomic_store_n(&hl_gc_wb_enabled, 0, __ATOMIC_RELEASE);
   cycle_heap_markend = atomic_load_relaxed(&gc.heap_live);
-  /* the caches' spans go back to gcentral, which sets the mark bits of
-   * what they allocated black (heap.c): before the checkmark reads them */
+  /* the caches' spans go back to gcentral, which sets the marks of what
+   * they allocated black (heap.c): before the checkmark reads them */
   uint64_t alloc = 0;
   for (int i = 0; i < sched.gomaxprocs; i++) {
     gcache_t *c = sched.allp[i]->gc;
