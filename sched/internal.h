@@ -276,10 +276,21 @@ void sync_dospin(void);
 /* Diagnostics (dump.c, dump_stack.c, schedtrace.c) read other threads'
  * fields without synchronization, as Go's do: a snapshot, not a race for
  * ThreadSanitizer to report. */
-#ifdef HL_TSAN
-#define DIAG_RACY __attribute__((no_sanitize("thread")))
+/* AddressSanitizer too: a parked goroutine's saved frame can be read just
+ * as the goroutine runs again and its new frames' redzones cover it (a
+ * report seen once in sched.test_dump/test_dump_while_switching); the
+ * read is a snapshot that the dump checks for staleness afterwards. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DIAG_RACY __attribute__((no_sanitize("address", "thread")))
+#endif
+#endif
+#ifndef DIAG_RACY
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DIAG_RACY __attribute__((no_sanitize_address, no_sanitize_thread))
 #else
 #define DIAG_RACY
+#endif
 #endif
 void goroutine_dump(int fd);
 void sched_checkdead(void); /* caller holds sched.lock */
