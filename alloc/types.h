@@ -158,7 +158,7 @@ typedef struct mspan {
   uint64_t gcsize;            /* large: the object's size in bytes */
   /* allocate-black in bulk (gc/heap.c, "allocate-black"): the slots from
    * blackfrom up to freeindex that were free at the sweep are black in
-   * cycle blackcycle; their mark bits are set when the span leaves the
+   * cycle blackcycle; their marks are set when the span leaves the
    * P's cache. Owner writes, markers read. */
   _Atomic uint32_t blackcycle;
   _Atomic uint32_t blackfrom;

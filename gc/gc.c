@@ -980,14 +980,13 @@ static void gc_start(bool forced) {
   record_pause(t1 - t0);
   stw_start();
   trace_heap_goal(atomic_load_relaxed(&gc.heap_goal));
-  /* concurrent roots */
-  mp = rt_enter(getm()->curg);
+  /* concurrent roots (still in the critical section taken above) */
+  mp = getm();
   c = mp->p->gc;
   gc_scan_globals(&c->gcw);
   gc_scan_runtime(&c->gcw);
   gcw_flush(&c->gcw);
   atomic_store_release(&gc.roots_pending, 0);
-  m_unlock(mp);
   /* idle Ps: wake one for idle-priority marking (a spinning M that
    * finds work wakes the next, and full buffers enlist more) */
   wakep();

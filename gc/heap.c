@@ -195,10 +195,8 @@ static const uint64_t *type_mask(const hl_type_t *t) {
   return nm;
 }
 
-/* Writes the heap bits of the slot [v, v + slot): n objects of type t
- * (t NULL: every word may be a pointer), zeros after them. */
-static HL_NOINLINE void heapbits_set_slow(uintptr_t v, size_t slot,
-                                          const hl_type_t *t, size_t n);
+static HL_NOINLINE void heapbits_set(uintptr_t v, size_t slot,
+                                     const hl_type_t *t, size_t n);
 
 /* The bits of an object of nw <= 64 words starting at word w0 of the
  * arena's bitmap hb: its type's one-word mask (the rest of the slot
@@ -226,18 +224,17 @@ static inline void heapbits_set_small(gcache_t *c, uintptr_t v, size_t slot,
     hb_set_one(c->hb_bits, (v - base) / 8, nw, mask[0]);
     return;
   }
-  heapbits_set_slow(v, slot, t, n);
-  c->hb_base = base;
-  c->hb_bits = heapbits_arena(v);
+  heapbits_set(v, slot, t, n);
+  if (base != c->hb_base) {
+    c->hb_base = base;
+    c->hb_bits = heapbits_arena(v);
+  }
 }
 
-static void heapbits_set(uintptr_t v, size_t slot, const hl_type_t *t,
-                         size_t n) {
-  heapbits_set_slow(v, slot, t, n);
-}
-
-static HL_NOINLINE void heapbits_set_slow(uintptr_t v, size_t slot,
-                                          const hl_type_t *t, size_t n) {
+/* Writes the heap bits of the slot [v, v + slot): n objects of type t
+ * (t NULL: every word may be a pointer), zeros after them. */
+static HL_NOINLINE void heapbits_set(uintptr_t v, size_t slot,
+                                     const hl_type_t *t, size_t n) {
   uint64_t *hb = heapbits_arena(v);
   size_t w0 = (v & (ARENA_SIZE - 1)) / 8;
   size_t nw = slot / 8;
@@ -340,8 +337,9 @@ static void span_free_gc(mspan_t *s) {
  * slot's old value before the store: on an untouched page that read maps
  * the kernel's shared zero page, and the store then takes a second,
  * copy-on-write fault whose TLB flush interrupts every other CPU running
- * the process (15% of binary-trees' time on 2 Ps went there). Writing
- * first takes one ordinary fault per page. Small-object scan spans only:
+ * the process (15% of binary-trees' sampled time on 2 Ps was in the
+ * kernel for these). Writing first takes one ordinary fault per page:
+ * binary-trees 18 went from 1.36-1.49 s to 1.09-1.12 s. Small-object scan spans only:
  * their objects are written soon; a large object may be used sparsely. */
 static void prefault(uintptr_t base, size_t bytes) {
   size_t step = os_page_size();
@@ -680,8 +678,8 @@ static inline void zero_small(uintptr_t v, size_t n) {
   memset((void *)v, 0, n);
 }
 
-/* A large object allocated while marking is black at once (one atomic OR
- * per object, rare). */
+/* A large object allocated while marking is black at once (its mark byte
+ * set as it is allocated; large objects are rare). */
 static inline void mark_new(gcache_t *c, mspan_t *s, uint32_t idx,
                             size_t size) {
   __atomic_store_n(&s->gcmarks[idx], 1, __ATOMIC_RELAXED);
@@ -691,16 +689,15 @@ static inline void mark_new(gcache_t *c, mspan_t *s, uint32_t idx,
 /*
  * Allocate-black for small objects, in bulk. Go sets each new object's
  * mark bit as it is allocated (gcmarknewobject: an atomic OR, because
- * markers set other bits of the same byte); on binary-trees that locked
- * OR was 9% of the whole run (with mark bits; mark bytes now need no
- * locked instruction, but the store is still a write to a line markers
- * share). Here the first allocation of a cycle's mark from a cached span
- * records where it started (blackfrom, blackcycle), and the slots
- * allocated from there on — those below freeindex that were free at the
- * sweep (allocBits clear) — get their marks, found 64 slots at a time in
- * the alloc bitmap, when the span leaves the P's cache: at refill, or at
- * mark
- * termination (gcache_release_all, before the checkmark), so every object
+ * markers set other bits of the same byte); a profile of binary-trees put
+ * 9% of the sampled time on that locked OR, and doing without it took the
+ * run's median from 1.10 s to 1.07 s (5 interleaved runs). Here the first
+ * allocation of a cycle's mark from a cached span records where it
+ * started (blackfrom, blackcycle), and the slots allocated from there on
+ * — those below freeindex that were free at the sweep (allocBits clear) —
+ * get their marks, found 64 slots at a time in the alloc bitmap, when the
+ * span leaves the P's cache: at refill, or at mark termination
+ * (gcache_release_all, before the checkmark), so every object
  * allocated while marking is marked before anything reads the bits for
  * sweeping. Until then a marker that reaches such an object treats it as
  * black (grey() in mark.c asks black_pending), so the write barrier's

@@ -81,7 +81,7 @@ typedef struct gcache {
   /* a span was taken since the last trigger check (gc_refill, large) */
   bool check_trigger;
   /* the heap bitmap of the arena last allocated from (heap.c
-   * heapbits_set): saves the arena lookup on most allocations */
+   * heapbits_set_small): saves the arena lookup on most allocations */
   uintptr_t hb_base;
   uint64_t *hb_bits;
 } gcache_t;

@@ -942,10 +942,9 @@ static inline bool yield_1p(m_t *mp, p_t *pp, g_t *gp) {
 static HL_NOINLINE void yield_slow(void);
 
 /* One P, tracing off: the rotation of yield_1p without the general
- * path's frame. Nothing is live across the switch (everything after it is
- * reloaded from the thread), so this frame saves no registers of its own
- * (ctx_switch saves the callee-saved ones): about a third fewer
- * instructions per switch than through yield_slow. */
+ * path's frame, which saved all six callee-saved registers (this one
+ * saves three; ctx_switch saves them all anyway): 136 -> 124 instructions
+ * per switch under callgrind, 20.1 -> 18.1 ns. */
 HL_API void hl_yield(void) {
   m_t *mp = tls_m;
   if (hl_likely(mp != NULL && mp->curg != NULL && sched.gomaxprocs == 1 &&

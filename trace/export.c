@@ -42,13 +42,19 @@ static void us(FILE *out, int64_t ns) {
   fprintf(out, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
 }
 
-static void slice(FILE *out, int tid, const char *name, int64_t t0, int64_t t1,
-                  const char *argk, uint64_t argv) {
+/* A complete slice's fields up to its duration; the caller closes it. */
+static void slice_open(FILE *out, int tid, const char *name, int64_t t0,
+                       int64_t t1) {
   fprintf(out, ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"name\":\"%s\",\"ts\":",
           tid, name);
   us(out, t0);
   fputs(",\"dur\":", out);
   us(out, t1 > t0 ? t1 - t0 : 0);
+}
+
+static void slice(FILE *out, int tid, const char *name, int64_t t0, int64_t t1,
+                  const char *argk, uint64_t argv) {
+  slice_open(out, tid, name, t0, t1);
   if (argk)
     fprintf(out, ",\"args\":{\"%s\":%llu}", argk, (unsigned long long)argv);
   fputc('}', out);
@@ -57,12 +63,7 @@ static void slice(FILE *out, int tid, const char *name, int64_t t0, int64_t t1,
 /* A mark worker's slice, with its mode (dedicated, fractional, idle). */
 static void mslice(FILE *out, int tid, const char *mode, int64_t t0,
                    int64_t t1) {
-  fprintf(out, ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":%d,"
-               "\"name\":\"mark worker\",\"ts\":",
-          tid);
-  us(out, t0);
-  fputs(",\"dur\":", out);
-  us(out, t1 > t0 ? t1 - t0 : 0);
+  slice_open(out, tid, "mark worker", t0, t1);
   fputs(",\"args\":{\"mode\":", out);
   json_str(out, mode, strlen(mode));
   fputs("}}", out);
@@ -222,10 +223,17 @@ int hlt_export_perfetto(hlt_reader_t *r, FILE *out, char *err, size_t errlen) {
   for (int i = 0; i <= TRACE_MAX_PROCS; i++) {
     int tid = i == 0 ? 2 : 2 * (i - 1) + 10;
     gslice(out, tid, &xs[i], last);
-    for (int w = 0; w < 3; w++)
-      if (xs[i].wstart[w] >= 0)
+    for (int w = 0; w < 3; w++) {
+      if (xs[i].wstart[w] < 0)
+        continue;
+      if (w == 0)
+        mslice(out, i == 0 ? 2 : tid + 1,
+               hlt_name(h, TRACE_NAMES_MARK, xs[i].wmode), xs[i].wstart[w],
+               last);
+      else
         slice(out, i == 0 ? 2 : tid + 1, wname[w], xs[i].wstart[w], last,
               NULL, 0);
+    }
   }
   fputs("\n]}\n", out);
   if (k < 0) {
