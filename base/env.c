@@ -59,8 +59,8 @@
 #define HL_DEBUG_DEFAULTS                                                      \
   { .sbrk = 0, .scavdelay_ms = 1000, .madvdontneed = 1, .scavenger = 1,     \
     .stacksize_kib = 256, .schedtrace_ms = 0, .scheddetail = 0,             \
-    .gctrace = 0, .gccheckmark = 0, .gcstoptheworld = 0, .gctrigger = 30, .failmmap = 0,     \
-    .failthread = 0, .maplimit = 0 }
+    .gctrace = 0, .gccheckmark = 0, .gcstoptheworld = 0, .gctrigger = 30,   \
+    .gcassistcap = 5, .failmmap = 0, .failthread = 0, .maplimit = 0 }
 
 hl_debug_vars_t hl_debug = HL_DEBUG_DEFAULTS;
 
@@ -211,6 +211,12 @@ static const debug_key_t keys[] = {
      .max = 95,
      .unit = "percent of the way from the marked heap to the goal",
      FIELD(gctrigger)},
+    {.name = "gcassistcap",
+     .kind = KIND_INT,
+     .min = 0,
+     .max = 100,
+     .unit = "percent of an allocating goroutine's CPU (0: no cap)",
+     FIELD(gcassistcap)},
     {.name = "failmmap",
      .kind = KIND_INT,
      .min = 0,
@@ -226,7 +232,7 @@ static const debug_key_t keys[] = {
     {.name = "maplimit", .kind = KIND_SIZE, FIELD(maplimit)},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
-_Static_assert(NKEYS == 14,
+_Static_assert(NKEYS == 15,
                "a key was added or removed: update the key list in env.h "
                "and the known-keys message in tests/base/test_env.c");
 

@@ -26,6 +26,10 @@
  *                       of the way from the marked heap to the goal
  *                       (0..95, default 30; Go's is 70: less floating
  *                       garbage, more assists; docs/gc.md)
+ *   gcassistcap=PCT     assists take at most PCT% of an allocating
+ *                       goroutine's CPU until the heap passes the goal,
+ *                       then more, up to no cap at goal + 50% (0..100,
+ *                       default 5; 0: uncapped, Go's; docs/gc.md)
  * Fault injection (base/os_linux.c; docs/hardening.md):
  *   failmmap=N          the Nth mapping the runtime makes (os_map,
  *                       os_map_guarded: heap arenas, metadata, goroutine
@@ -56,6 +60,7 @@ typedef struct hl_debug_vars {
   int gccheckmark;
   int gcstoptheworld;
   int64_t gctrigger;
+  int64_t gcassistcap;
   int64_t failmmap;
   int64_t failthread;
   uint64_t maplimit;

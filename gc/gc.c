@@ -192,12 +192,24 @@ __attribute__((constructor)) static void gc_register(void) {
  *          HLMEMLIMIT - (mapped memory that is not collected spans);
  *   trigger = goal - runway, runway = cons/mark * (1 - u) / u * scan work
  *          of the last cycle (u = 0.25: the background workers' share),
- *          clamped to [0.7, 0.95] of the way from marked to goal.
+ *          clamped to [0.7, 0.95] of the way from marked to goal
+ *          (heaplab: [gctrigger, 0.95], default 0.3);
+ *   assists: Go's ratio, capped at gcassistcap% of the allocating CPU
+ *          on a cycle with more to scan than the last (pacer_revise).
  * cons/mark (allocation rate / scan rate, in CPU terms) is measured each
  * cycle; the largest of the last four is used, as Go 1.19 does.
  */
 static double cons_mark_hist[4];
 static int cons_mark_i;
+
+/* The largest cons/mark of the last four cycles (0: none measured). */
+static double cons_mark_max(void) {
+  double cm = 0;
+  for (int i = 0; i < 4; i++)
+    if (cons_mark_hist[i] > cm)
+      cm = cons_mark_hist[i];
+  return cm;
+}
 
 static uint64_t stack_bytes(void) {
   return (uint64_t)hl_numgoroutine() * 8192;
@@ -216,6 +228,7 @@ static void pacer_set_goal(void) {
     if (goal < minimum)
       goal = minimum;
   }
+  uint64_t lceil = UINT64_MAX;
   if (limit != INT64_MAX) {
     hl_heap_stats_t hs;
     hl_heap_stats(&hs);
@@ -226,6 +239,7 @@ static void pacer_set_goal(void) {
       overhead = 0;
     uint64_t lgoal = (uint64_t)limit > overhead ? (uint64_t)limit - overhead
                                                 : 0;
+    lceil = lgoal;
     /* leave room to finish a cycle: 5% (Go's limit goal headroom) */
     lgoal = lgoal / 100 * 95;
     if (lgoal < marked + (1u << 20))
@@ -234,14 +248,17 @@ static void pacer_set_goal(void) {
       goal = lgoal;
   }
   atomic_store_relaxed(&gc.heap_goal, goal);
+  /* the furthest capped assists may let the heap go past the goal
+   * (pacer_revise): half the goal, and not past the memory limit */
+  uint64_t ceil = goal == UINT64_MAX ? goal : goal + goal / 2;
+  if (ceil > lceil)
+    ceil = lceil > goal ? lceil : goal;
+  atomic_store_relaxed(&gc.assist_ceiling, ceil);
   if (goal == UINT64_MAX) {
     atomic_store_relaxed(&gc.trigger, UINT64_MAX);
     return;
   }
-  double cm = 0;
-  for (int i = 0; i < 4; i++)
-    if (cons_mark_hist[i] > cm)
-      cm = cons_mark_hist[i];
+  double cm = cons_mark_max();
   uint64_t runway = (uint64_t)(cm * (1 - 0.25) / 0.25 *
                                (double)(gc.last_scan_work + stack_bytes()));
   /* Go clamps the trigger to 70-95% of the way to the goal (a cycle
@@ -260,6 +277,28 @@ static void pacer_set_goal(void) {
   if (trig > hi)
     trig = hi;
   atomic_store_relaxed(&gc.trigger, trig);
+}
+
+double gc_assist_capped(double wpb, double pct, double cm, double live,
+                        double goal, double most, double last,
+                        double expected) {
+  if (pct <= 0)
+    return wpb;
+  double g = last > 0 ? (expected - last) / last : 0.5;
+  if (g <= 0)
+    return wpb; /* no growth: Go's assists */
+  if (g > 0.5)
+    g = 0.5;
+  double ceil = goal * (1 + g);
+  if (ceil > most)
+    ceil = most;
+  if (live > goal && live >= ceil)
+    return wpb;
+  if (cm <= 0)
+    cm = 1;
+  double room = live <= goal ? 1 : (ceil - live) / (ceil - goal);
+  double cap = pct / 100 / cm / (room * room);
+  return wpb < cap ? wpb : cap;
 }
 
 /* heap_live when the cycle started and when its mark ended */
@@ -315,8 +354,29 @@ static void pacer_revise(void) {
     double least = remaining / 10;
     remaining = remaining - bg_expect > least ? remaining - bg_expect : least;
   }
-  gc_store_d(&gc.assist_work_per_byte, remaining / dist);
-  gc_store_d(&gc.assist_bytes_per_work, dist / remaining);
+  double wpb = remaining / dist;
+  /* Assists capped (heaplab's departure from Go, HLDEBUG=gcassistcap):
+   * below the goal a goroutine spends at most gcassistcap% of its CPU
+   * assisting. An assist of w bytes of scan work per byte allocated costs
+   * w * cons/mark of the allocating CPU (cons/mark = allocation rate /
+   * scan rate, the largest of the last four cycles; 1 before the first).
+   * When this cycle has found more to scan than the last one did (the
+   * live heap grew by a fraction g), the goal computed from the last
+   * cycle's marked heap is too small by about as much, and the cap holds
+   * until goal * (1 + g) (g at most 0.5, within the memory limit), rising
+   * to no cap on the way there; with no growth, past the goal assists are
+   * Go's. Go charges all the unplanned work to the allocating goroutines
+   * as the heap nears the goal: traces of binary-trees at 2 Ps showed one
+   * goroutine assisting for 11 ms while its heap grew, MMU(10 ms) 0.5.
+   * Capped, the mark goes on at the workers' 25% and the heap overshoots
+   * the stale goal instead (docs/results/mmu.md: the trade). */
+  if (goal != UINT64_MAX)
+    wpb = gc_assist_capped(wpb, (double)hl_debug.gcassistcap,
+                           cons_mark_max(), (double)live, (double)goal,
+                           (double)atomic_load_relaxed(&gc.assist_ceiling),
+                           (double)gc.last_scan_work, expected);
+  gc_store_d(&gc.assist_work_per_byte, wpb);
+  gc_store_d(&gc.assist_bytes_per_work, 1 / wpb);
 }
 
 /* 50% GC CPU limiter for the memory limit (Go 1.19's gcCPULimiter): a
@@ -481,8 +541,13 @@ static g_t *worker_hook(p_t *pp, bool idle) {
      * ends the cycle — without it the last P to go idle could leave a
      * finished mark that nobody terminates. */
     if (!idle || atomic_load_relaxed(&gc.nworking) != 0 ||
-        atomic_load_relaxed(&gc.markdone_busy))
+        atomic_load_relaxed(&gc.markdone_busy)) {
+      /* someone is draining: ask for a share (gcw_share) */
+      if (atomic_load_relaxed(&gc.nworking) != 0 &&
+          !atomic_load_relaxed(&gc.work_wanted))
+        atomic_store_relaxed(&gc.work_wanted, 1);
       return NULL;
+    }
   }
   g_t *gp = c->worker;
   if (atomic_load_acquire(&gp->status) != G_WAITING)
@@ -888,6 +953,7 @@ static void gc_reset_mark_state(void) {
   atomic_store_relaxed(&gc.scan_work, 0);
   atomic_store_relaxed(&gc.bg_credit, 0);
   atomic_store_relaxed(&gc.bg_work, 0);
+  atomic_store_relaxed(&gc.work_wanted, 0);
   for (int i = 0; i < sched.gomaxprocs; i++) {
     gcache_t *c = sched.allp[i]->gc;
     c->tiny = 0; /* blocks used while marking are allocated black */

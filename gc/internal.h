@@ -110,6 +110,7 @@ typedef struct gcstate {
   _Atomic int64_t memlimit;
   uint64_t last_scan_work;     /* scan work of the last cycle (bytes) */
   double cons_mark;            /* Go 1.18's cons/mark ratio estimate */
+  _Atomic uint64_t assist_ceiling; /* assists capped below this heap */
   /* marking */
   _Atomic uintptr_t full;      /* lock-free stacks of workbufs */
   _Atomic uintptr_t empty;
@@ -125,6 +126,7 @@ typedef struct gcstate {
   _Atomic uint32_t markdone_busy;
   _Atomic uint32_t roots_pending; /* root scan not yet queued: no mark done */
   _Atomic int32_t nworking;    /* workers and assists draining now */
+  _Atomic uint32_t work_wanted; /* a P's worker found no work to share */
   /* sweeping */
   _Atomic uint32_t sweep_cursor;   /* registry index */
   _Atomic int32_t sweepers;        /* sweeps in progress */
@@ -241,7 +243,17 @@ void gcw_put(gcwork_t *w, uintptr_t obj);
 uintptr_t gcw_get(gcwork_t *w);
 void gcw_flush(gcwork_t *w);        /* everything to the global list */
 bool gcw_empty(gcwork_t *w);
-bool gc_work_available(void);       /* global full list non-empty */
+bool gc_work_available(void);
+
+/* The assist ratio (scan work per byte allocated) wpb, as Go's pacer
+ * computes it, after heaplab's cap (pacer_revise): pct is
+ * HLDEBUG=gcassistcap, cm the cons/mark (0: none measured yet), live and
+ * goal the heap and its goal, most the furthest the cap may let the heap
+ * go (goal + 50%, within the memory limit), last the last cycle's scan
+ * work (0: none) and expected this one's. */
+double gc_assist_capped(double wpb, double pct, double cm, double live,
+                        double goal, double most, double last,
+                        double expected);       /* global full list non-empty */
 void shade(gcwork_t *w, uintptr_t p);
 void scanblock(gcwork_t *w, uintptr_t b, size_t n);
 void scanobject(gcwork_t *w, uintptr_t b);

@@ -157,6 +157,12 @@ static void test_parse_each_key(void **state) {
   assert_int_equal(v.gctrigger, 0);
   assert_int_equal(hl_debug_parse("gctrigger=95", &v, err, sizeof err), 0);
   assert_int_equal(v.gctrigger, 95);
+  /* gcassistcap: default 5, 0 (Go's uncapped assists) and 100 */
+  assert_int_equal(v.gcassistcap, 5);
+  assert_int_equal(hl_debug_parse("gcassistcap=0", &v, err, sizeof err), 0);
+  assert_int_equal(v.gcassistcap, 0);
+  assert_int_equal(hl_debug_parse("gcassistcap=100", &v, err, sizeof err), 0);
+  assert_int_equal(v.gcassistcap, 100);
 }
 
 static void test_parse_list(void **state) {
@@ -226,7 +232,8 @@ static void test_parse_fault_keys(void **state) {
 
 #define KNOWN                                                                  \
   "(known: sbrk, scavdelay, madvdontneed, scavenger, stacksize, schedtrace, "   \
-  "scheddetail, gctrace, gccheckmark, gcstoptheworld, gctrigger, failmmap, "  \
+  "scheddetail, gctrace, gccheckmark, gcstoptheworld, gctrigger, "           \
+  "gcassistcap, failmmap, "                                                    \
   "failthread, maplimit)"
 #define BOOL "(accepted: 0 or 1)"
 #define DELAY "(accepted: 0..3600000 milliseconds)"
@@ -282,6 +289,12 @@ static const struct bad_case {
                      "goal)"},
     {"gctrigger=7x", "bad value \"7x\" for gctrigger (accepted: 0..95 "
                      "percent of the way from the marked heap to the goal)"},
+    {"gcassistcap=101",
+     "value \"101\" out of range for gcassistcap (accepted: 0..100 percent "
+     "of an allocating goroutine's CPU (0: no cap))"},
+    {"gcassistcap=-5",
+     "bad value \"-5\" for gcassistcap (accepted: 0..100 percent of an "
+     "allocating goroutine's CPU (0: no cap))"},
     /* keys */
     {"foo=1", "unknown key \"foo\" " KNOWN},
     {"SBRK=1", "unknown key \"SBRK\" " KNOWN},

@@ -98,7 +98,7 @@ static bool vars_equal(const hl_debug_vars_t *a, const hl_debug_vars_t *b) {
          a->scheddetail == b->scheddetail && a->gctrace == b->gctrace &&
          a->gccheckmark == b->gccheckmark &&
          a->gcstoptheworld == b->gcstoptheworld &&
-         a->gctrigger == b->gctrigger &&
+         a->gctrigger == b->gctrigger && a->gcassistcap == b->gcassistcap &&
          a->failmmap == b->failmmap && a->failthread == b->failthread &&
          a->maplimit == b->maplimit;
 }
@@ -116,7 +116,7 @@ static void check_debug(const char *s) {
         !bit(v.gcstoptheworld) || !in(v.scavdelay_ms, 0, 3600000) ||
         !in(v.stacksize_kib, 16, 65536) || !in(v.schedtrace_ms, 0, 3600000) ||
         !in(v.failmmap, 0, 1000000000) || !in(v.failthread, 0, 1000000) ||
-        !in(v.gctrigger, 0, 95))
+        !in(v.gctrigger, 0, 95) || !in(v.gcassistcap, 0, 100))
       abort();
   } else {
     if (rc != -1 || memchr(err, 0, sizeof err) == NULL || err[0] == 0)
