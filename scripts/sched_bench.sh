@@ -419,13 +419,16 @@ def tm(name):
 # figures move.
 o.append("## Where heaplab loses, and why\n")
 o.append(
-    f"- **Context switch** ({tm('yield')}; Go is slower). The switch itself "
-    "is ~20 instructions (callee-saved registers, MXCSR and the x87 control "
-    "word, written back only when they differ). Around it: `rt_enter` (hold "
-    "a P, the cooperative-preemption check, `m->locks`), rotating the run "
-    "queue, the scheduler tick, and the return into the other goroutine, "
-    "which the CPU's return-address predictor cannot foresee after a stack "
-    "switch. Boost.Context's 6.2 ns is a bare switch with no run queue.")
+    f"- **Context switch** ({tm('yield')}; Go is slower). A switch is "
+    "124 instructions under callgrind (`HLMAXPROCS=1 valgrind "
+    "--tool=callgrind sched_pairs yield 1000000`, 2026-11-23): 87 in "
+    "`hl_yield`'s one-P path (the flags that send a yield through the "
+    "scheduler instead: tracing, a wired thread, a stop-the-world or mark "
+    "waiting, the global queue's or the timers' turn; the run queue's "
+    "rotation; the G and M fields a dump or the collector reads), 20 in "
+    "the switch itself (callee-saved registers, MXCSR and the x87 control "
+    "word, written back only when they differ) and 7 in the benchmark's "
+    "loop. Boost.Context's 6.2 ns is a bare switch with no run queue.")
 o.append(
     f"- **Spawn on 2 P** ({tm('spawn')}; Go is slower). The spawning "
     "goroutine runs on one P; the other P steals half its queue, so most "
@@ -437,24 +440,33 @@ o.append(
     "tick the queue's oldest) instead of spilling half the queue to the "
     "global one as Go does, so the live goroutines (and stacks touched) "
     "stay bounded by the queue: Go's scheme kept every spawned goroutine's "
-    "stack live.")
+    "stack live. With the second M never woken (an experiment, see "
+    "ping-pong) spawn took 64-66 ns: the children's crossing to the other "
+    "core costs more than running them there gains.")
 o.append(
     f"- **Ping-pong** ({tm('pingpong')}; Go is slower). On 1 P a round "
     "trip is two parks and two readies, each park one direct switch to the "
     "partner. On 2 P a thief waits 3 us before taking a running P's "
-    "`runnext` (as Go), so the pair mostly stays on one P; what costs "
-    "more is that with several Ps the run queue and channel paths need "
-    "locked instructions (the `runnext` exchange, the ring's CAS, the "
-    "channel lock) where the one-P paths use plain loads and stores. "
-    "The second P's spinning is not the cost: with stealing turned off "
-    "(an experiment, 2026-11-23) 2-P ping-pong was slower, 160 -> 177 ns, "
-    "and thread-ring 103 -> 134 ns (medians of 3); counting `runnext` puts so that a "
-    "thief cannot mistake a partner that came back for one that stayed "
-    "changed nothing measurable.")
+    "`runnext` (as Go), so the pair mostly stays on one P. What costs "
+    "more is the second P's M: the wake-up of an idle M that every ready "
+    "makes when a P is idle and nobody spins (Go's rule: an idle P and a "
+    "runnable goroutine wake an M), and that M's spinning over the run "
+    "queue, whose cache lines the pair's P writes on every exchange. "
+    "Measured on 2026-11-23 with the wake-up turned off (an experiment, "
+    "not a setting: the second P then never runs anything), 5 interleaved "
+    "runs each, `HLMAXPROCS=2 sched_pairs`: ping-pong 153-166 -> "
+    "105-107 ns, thread-ring 97-114 -> 73-76 ns, spawn 141-158 -> "
+    "64-66 ns. Spinning longer before parking (20-100 us) made it worse "
+    "(thread-ring 102-134 ns). heaplab keeps Go's work-conserving rule: a "
+    "goroutine readied while its readier keeps running must not wait for "
+    "a preemption with a P idle. The locked instructions of the "
+    "multi-P paths (the `runnext` exchange, the ring's CAS, the channel "
+    "lock) are the rest: 105 ns against 90 on 1 P.")
 o.append(
     f"- **Thread-ring** ({tm('ring')}; Go is slower): each hop is a "
     "receive that parks and a send that readies the next member; on 2 P "
-    "the idle P steals members and the token crosses cores.")
+    "the idle P steals members and the token crosses cores (75 ns without "
+    "the second M, see ping-pong; the target is 60).")
 o.append(
     "- **Echo server**: at par with Go; both are bound by the loopback "
     "system calls, and successive runs differ by a few percent either way, "
