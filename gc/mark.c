@@ -289,7 +289,10 @@ static void gcw_share(gcwork_t *w) {
   w->flushed = true;
 }
 
-#define GC_PREFETCH_N 8
+/* 16 (was 8): HLMAXPROCS=1 bench_gc --benchmark_filter=mark, 3
+ * repetitions each, 2026-11-23: depth 18 1.30 -> 1.38 GB/s per worker,
+ * depth 20 1.22 -> 1.32; 32 gave 1.43 and 1.27 */
+#define GC_PREFETCH_N 16
 
 int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
                  void *arg, void (*credit)(int64_t)) {
