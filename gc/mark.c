@@ -424,8 +424,12 @@ HL_API void *hl_wb_memcpy(void *dst, const void *src, size_t n) {
  * critical section (on a P). */
 GC_NOSAN void gc_shade_words(const void *p, size_t n) {
   m_t *mp = tls_m;
-  if (!mp || !mp->p || !__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED))
+  if (!mp || !__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED))
     return;
+  /* the channel took its lock on a P (chan_lock_onp): without one the
+   * value would go unshaded, and could be swept while held */
+  if (hl_unlikely(!mp->p))
+    hl_throw("gc: a channel copy while marking, without a P");
   gcache_t *c = mp->p->gc;
   const uintptr_t *w = (const uintptr_t *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
   const uintptr_t *e = (const uintptr_t *)(((uintptr_t)p + n) & ~(uintptr_t)7);

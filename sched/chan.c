@@ -227,7 +227,7 @@ static bool chansend(hl_chan_t *c, const void *elem, bool block,
     hl_misuse("%s(%p): NULL value for a channel of %zu-byte elements", fn,
               (void *)c, c->elemsize);
 
-  hl_lock(&c->lock);
+  chan_lock_onp(c);
   if (atomic_load_relaxed(&c->closed)) {
     hl_unlock(&c->lock);
     chan_fatal("send on closed channel");
@@ -290,7 +290,7 @@ static bool chanrecv(hl_chan_t *c, void *elem, bool block, bool *ok,
     }
   }
 
-  hl_lock(&c->lock);
+  chan_lock_onp(c);
   if (atomic_load_relaxed(&c->closed) &&
       atomic_load_relaxed(&c->qcount) == 0) {
     hl_unlock(&c->lock);

@@ -150,6 +150,25 @@ static inline g_t *chan_enter(const char *fn) {
   return gp;
 }
 
+/* Takes c's lock on a P. chan_enter made sure of a P, but the
+ * preemption signal may have taken it since (it acts while the goroutine
+ * holds no runtime lock and is in no critical section); the copies made
+ * under the lock shade values through the P's write-barrier buffer
+ * (chan_copy), and without a P they went unshaded while the collector
+ * marked: a value received from a buffer the marker had not reached yet
+ * onto a stack it had scanned was found by nobody and swept while held
+ * (the pool stress test's freelist, "owner changed while held"). Holding
+ * a runtime lock, the P cannot be taken again until the unlock. */
+static inline void chan_lock_onp(hl_chan_t *c) {
+  for (;;) {
+    hl_lock(&c->lock);
+    if (hl_likely(tls_m->p != NULL))
+      return;
+    hl_unlock(&c->lock);
+    hl_safepoint();
+  }
+}
+
 /* ---- buffer ---- */
 
 static inline void *chanbuf(hl_chan_t *c, size_t i) {

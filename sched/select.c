@@ -96,18 +96,6 @@ static inline waitq_t *case_queue(const hl_select_case_t *cs) {
   return cs->dir == HL_RECV ? &cs->chan->recvq : &cs->chan->sendq;
 }
 
-static void sellock(const hl_select_case_t *cases, const uint32_t *lockorder,
-                    int norder) {
-  hl_chan_t *last = NULL;
-  for (int i = 0; i < norder; i++) {
-    hl_chan_t *c = cases[lockorder[i]].chan;
-    if (c != last) {
-      hl_lock(&c->lock);
-      last = c;
-    }
-  }
-}
-
 /* Unlocks in reverse lock order; the last unlock (lockorder[0]'s channel)
  * is the last access to cases and lockorder. */
 static void selunlock(const hl_select_case_t *cases,
@@ -117,6 +105,27 @@ static void selunlock(const hl_select_case_t *cases,
     if (i > 0 && c == cases[lockorder[i - 1]].chan)
       continue; /* unlocked with its first occurrence */
     hl_unlock(&c->lock);
+  }
+}
+
+/* Locks every case's channel, on a P (as chan_lock_onp: the copies under
+ * the locks shade through the P's write-barrier buffer, and the
+ * preemption signal may have taken the P since chan_enter). */
+static void sellock(const hl_select_case_t *cases, const uint32_t *lockorder,
+                    int norder) {
+  for (;;) {
+    hl_chan_t *last = NULL;
+    for (int i = 0; i < norder; i++) {
+      hl_chan_t *c = cases[lockorder[i]].chan;
+      if (c != last) {
+        hl_lock(&c->lock);
+        last = c;
+      }
+    }
+    if (hl_likely(norder == 0 || tls_m->p != NULL))
+      return;
+    selunlock(cases, lockorder, norder);
+    hl_safepoint();
   }
 }
 
