@@ -37,6 +37,12 @@
 HL_HIDDEN gcstate_t gc;
 
 #define HEAP_MINIMUM (4u << 20) /* Go's heapMinimum at GOGC=100 */
+/* The smallest goal the assist cap's growth allowance is a fraction of
+ * (gc_assist_capped): a heap of a few MiB that grows by tens in its first
+ * milliseconds (binary-trees' first cycles: 4 -> 16 MiB in 10 ms) would
+ * otherwise pass its ceiling within a cycle and assist in full on both Ps
+ * (the worst 1 ms window of three runs in five). */
+#define ASSIST_CAP_MIN_BASE (16u << 20)
 #define FRACTIONAL_SLICE_NS 200000 /* a fractional worker's longest run */
 #define ASSIST_MIN_WORK (64 << 10) /* Go's gcOverAssistWork */
 
@@ -249,8 +255,13 @@ static void pacer_set_goal(void) {
   }
   atomic_store_relaxed(&gc.heap_goal, goal);
   /* the furthest capped assists may let the heap go past the goal
-   * (pacer_revise): half the goal, and not past the memory limit */
-  uint64_t ceil = goal == UINT64_MAX ? goal : goal + goal / 2;
+   * (pacer_revise): half the goal (of at least ASSIST_CAP_MIN_BASE), and
+   * not past the memory limit */
+  uint64_t ceil = goal == UINT64_MAX
+                      ? goal
+                      : goal + (goal > ASSIST_CAP_MIN_BASE ? goal
+                                                           : ASSIST_CAP_MIN_BASE) /
+                                   2;
   if (ceil > lceil)
     ceil = lceil > goal ? lceil : goal;
   atomic_store_relaxed(&gc.assist_ceiling, ceil);
@@ -281,7 +292,7 @@ static void pacer_set_goal(void) {
 
 double gc_assist_capped(double wpb, double pct, double cm, double live,
                         double goal, double most, double last,
-                        double expected) {
+                        double expected, double minbase) {
   if (pct <= 0)
     return wpb;
   double g = last > 0 ? (expected - last) / last : 0.5;
@@ -289,7 +300,7 @@ double gc_assist_capped(double wpb, double pct, double cm, double live,
     return wpb; /* no growth: Go's assists */
   if (g > 0.5)
     g = 0.5;
-  double ceil = goal * (1 + g);
+  double ceil = goal + g * (goal > minbase ? goal : minbase);
   if (ceil > most)
     ceil = most;
   if (live > goal && live >= ceil)
@@ -374,7 +385,8 @@ static void pacer_revise(void) {
     wpb = gc_assist_capped(wpb, (double)hl_debug.gcassistcap,
                            cons_mark_max(), (double)live, (double)goal,
                            (double)atomic_load_relaxed(&gc.assist_ceiling),
-                           (double)gc.last_scan_work, expected);
+                           (double)gc.last_scan_work, expected,
+                           (double)ASSIST_CAP_MIN_BASE);
   gc_store_d(&gc.assist_work_per_byte, wpb);
   gc_store_d(&gc.assist_bytes_per_work, 1 / wpb);
 }

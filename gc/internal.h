@@ -250,10 +250,11 @@ bool gc_work_available(void);
  * HLDEBUG=gcassistcap, cm the cons/mark (0: none measured yet), live and
  * goal the heap and its goal, most the furthest the cap may let the heap
  * go (goal + 50%, within the memory limit), last the last cycle's scan
- * work (0: none) and expected this one's. */
+ * work (0: none) and expected this one's; the growth allowance is a
+ * fraction of the goal, or of minbase when the goal is smaller. */
 double gc_assist_capped(double wpb, double pct, double cm, double live,
                         double goal, double most, double last,
-                        double expected);       /* global full list non-empty */
+                        double expected, double minbase);       /* global full list non-empty */
 void shade(gcwork_t *w, uintptr_t p);
 void scanblock(gcwork_t *w, uintptr_t b, size_t n);
 void scanobject(gcwork_t *w, uintptr_t b);
