@@ -421,6 +421,9 @@ void gc_poison_check_enabled(void) {
  * cached). Returns true when the span was freed to the page heap. */
 static bool sweep_span(mspan_t *s, uint32_t sg) {
   uint32_t n = s->nelems;
+  if (hl_unlikely(s->incache))
+    hl_throwf("gc: span %p (class %d) swept while a P allocates from it",
+              (void *)s, s->sizeclass);
   uint8_t *mark = s->gcmarks;
   if (atomic_load_relaxed(&s->nspecials)) {
     /* finalizers of unmarked objects: queued, object resurrected */
@@ -557,7 +560,14 @@ static mspan_t *gcentral_get(int spc) {
       break;
     mspan_t *s = hl_container_of(e, mspan_t, link);
     if (!claim_locked(s, sg)) {
-      /* swept by someone else meanwhile: it sits in the wrong set */
+      /* swept by someone else meanwhile: it sits in the wrong set. Any
+       * other sweepgen means a span that missed a sweep: its marks and
+       * alloc bits are stale, and caching it would hand out live slots */
+      if (hl_unlikely(atomic_load_relaxed(&s->sweepgen) != sg))
+        hl_throwf("gc: span %p (class %d) in gcentral with sweepgen %u, "
+                  "current %u: it missed a sweep",
+                  (void *)s, s->sizeclass,
+                  (unsigned)atomic_load_relaxed(&s->sweepgen), (unsigned)sg);
       hl_list_remove(e);
       __atomic_store_n(&s->inlist, 0, __ATOMIC_RELAXED);
       if (s->allocCount < s->nelems) {
@@ -634,6 +644,15 @@ static HL_NOINLINE mspan_t *gc_refill(gcache_t *c, int spc) {
   s = gcentral_get(spc);
   if (!s)
     s = gc_new_span(spc, 0, 0);
+  /* a cached span is swept (validity check: one compare per span taken;
+   * a stale one would hand out live slots and keep stale marks) */
+  if (hl_unlikely(atomic_load_relaxed(&s->sweepgen) != load_sg() ||
+                  s->incache))
+    hl_throwf("gc: span %p (class %d) cached with sweepgen %u (current "
+              "%u), incache %u",
+              (void *)s, s->sizeclass,
+              (unsigned)atomic_load_relaxed(&s->sweepgen),
+              (unsigned)load_sg(), (unsigned)s->incache);
   s->incache = 1;
   atomic_add_relaxed(&gc.heap_live,
                      (uint64_t)(s->nelems - s->allocCount) * s->elemsize);
