@@ -1018,6 +1018,8 @@ static void gc_start(bool forced) {
   stw_stop(hl_debug.gcstoptheworld ? TRACE_STW_GC_FORCED
                                    : TRACE_STW_SWEEP_TERM);
   /* sweep termination: a P may have swept the last spans meanwhile */
+  if (HL_DEBUG >= 1 || hl_debug.gccheckmark)
+    gc_check_swept();
   mp = getm();
   gcache_t *c = mp->p->gc;
   atomic_add_relaxed(&gc.cycle, 1);

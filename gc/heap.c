@@ -532,6 +532,18 @@ void gc_finish_sweep(void) {
     sched_yield();
 }
 
+void gc_check_swept(void) {
+  uint32_t sg = load_sg();
+  for (uint32_t i = 0, n = gc_registry_len(); i < n; i++) {
+    mspan_t *s = gc_registry_get(i);
+    if (s && atomic_load_relaxed(&s->sweepgen) != sg)
+      hl_throwf("gc: span %p (class %d, registry slot %u) has sweepgen %u "
+                "at the start of a cycle (current %u): it missed a sweep",
+                (void *)s, s->sizeclass, i,
+                (unsigned)atomic_load_relaxed(&s->sweepgen), (unsigned)sg);
+  }
+}
+
 void gc_sweep_start(void) {
   atomic_store_relaxed(&gc.sweep_cursor, 0);
   atomic_store_release(&gc.sweep_done, 0);

@@ -228,6 +228,9 @@ void gcache_release_all(gcache_t *c);
 bool gc_sweep_one(void);          /* false when nothing is left */
 void gc_finish_sweep(void);       /* sweeps everything left */
 void gc_sweep_start(void);        /* after the sweepgen flip (STW) */
+/* Validity walker (debug builds, gccheckmark): every span is swept at
+ * the start of a cycle (STW); throws naming one that is not. */
+void gc_check_swept(void);
 uint32_t gc_registry_len(void);
 mspan_t *gc_registry_get(uint32_t i);
 uint64_t *heapbits_arena_slow(uintptr_t addr);
