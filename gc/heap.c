@@ -487,10 +487,17 @@ static bool claim_locked(mspan_t *s, uint32_t sg) {
   return true;
 }
 
+/* gc_sweep_one's body: the caller holds a P in a runtime critical section
+ * (or the world is stopped), so no cycle can start and flip the sweepgen
+ * while it runs. */
+HL_HIDDEN void (*_Atomic gc_sweep_test_hook)(uint32_t sg);
 
-bool gc_sweep_one(void) {
-  uint32_t sg = load_sg();
+static bool sweep_one_pinned(void) {
   atomic_add_relaxed(&gc.sweepers, 1);
+  uint32_t sg = load_sg();
+  void (*hook)(uint32_t) = atomic_load_relaxed(&gc_sweep_test_hook);
+  if (hl_unlikely(hook != NULL))
+    hook(sg);
   for (;;) {
     uint32_t i = atomic_add_relaxed(&gc.sweep_cursor, 1);
     if (i >= gc_registry_len()) {
@@ -523,6 +530,28 @@ bool gc_sweep_one(void) {
   }
   atomic_sub_acq_rel(&gc.sweepers, 1);
   return true;
+}
+
+/* Sweeps one span; false when none is left. Runs pinned to a P (Go's
+ * sweepone holds m.locks for the same reason): a sweeper that read the
+ * sweepgen and then lost its P to the preemption signal could run on,
+ * without a P, past the next cycle's stop-the-world and its sweepgen flip,
+ * and then — comparing spans against the stale generation — skip every
+ * span it took from the new sweep's cursor: those spans missed the sweep,
+ * kept their marks into the next mark (objects marked without being
+ * scanned: their children freed) and their stale alloc bits (live slots
+ * handed out again). The background sweeper, hl_gc's closing sweep and
+ * the object queries' ensure_swept called it outside a critical section.
+ * The lost binary-trees tree and pooled objects of docs/gc.md. */
+bool gc_sweep_one(void) {
+  m_t *mp = tls_m;
+  if (mp && mp->curg && !(mp->locks > 0 && mp->p)) {
+    mp = rt_enter(mp->curg);
+    bool more = sweep_one_pinned();
+    m_unlock(mp);
+    return more;
+  }
+  return sweep_one_pinned();
 }
 
 void gc_finish_sweep(void) {

@@ -226,6 +226,9 @@ static inline uintptr_t gc_find_object(uintptr_t p, mspan_t **sp,
 /* Returns every span of c to gcentral (mark termination, STW). */
 void gcache_release_all(gcache_t *c);
 bool gc_sweep_one(void);          /* false when nothing is left */
+/* Tests only (tests/gc/test_sweep_pin.c): called by every sweep with the
+ * sweepgen it read, while the sweep holds its P. */
+extern HL_HIDDEN void (*_Atomic gc_sweep_test_hook)(uint32_t sg);
 void gc_finish_sweep(void);       /* sweeps everything left */
 void gc_sweep_start(void);        /* after the sweepgen flip (STW) */
 /* Validity walker (debug builds, gccheckmark): every span is swept at
