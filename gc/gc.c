@@ -1011,6 +1011,7 @@ static void gc_start(bool forced) {
     return;
   }
   start_goroutines();
+  gc_snapshot_prepare();
   gc_finish_sweep();
   int64_t t_start = os_nanotime();
   trace_gc_start();
@@ -1040,6 +1041,7 @@ static void gc_start(bool forced) {
   /* every goroutine's stack, once: black from here on (hybrid barrier) */
   gc_scan_stacks(&c->gcw);
   if (hl_debug.gcstoptheworld) {
+    gc_scan_stack_snapshot(&c->gcw);
     gc_scan_globals(&c->gcw);
     gc_scan_runtime(&c->gcw);
     gc_drain(&c->gcw, -1, NULL, NULL, NULL);
@@ -1063,6 +1065,7 @@ static void gc_start(bool forced) {
   /* concurrent roots (still in the critical section taken above) */
   mp = getm();
   c = mp->p->gc;
+  gc_scan_stack_snapshot(&c->gcw);
   gc_scan_globals(&c->gcw);
   gc_scan_runtime(&c->gcw);
   gcw_flush(&c->gcw);

@@ -273,6 +273,10 @@ int64_t gc_drain(gcwork_t *w, int64_t budget, bool (*should_stop)(void *),
                  void *arg, void (*credit)(int64_t));
 void wbbuf_flush(gcache_t *c);
 void gc_scan_stacks(gcwork_t *w);   /* STW: every goroutine stack */
+/* the stacks' words copied by gc_scan_stacks: scanned after the pause,
+ * before the concurrent root scan ends */
+void gc_scan_stack_snapshot(gcwork_t *w);
+void gc_snapshot_prepare(void);     /* before the pause */
 void gc_scan_globals(gcwork_t *w);  /* registered roots */
 void gc_scan_runtime(gcwork_t *w);  /* channels, finalizer queue, specials */
 void gc_shade_words(const void *p, size_t n); /* channel copies */
