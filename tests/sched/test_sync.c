@@ -231,7 +231,9 @@ static void test_mutex_starvation(void **st) {
                 atomic_load(&starve_maxwait) / 1000,
                 atomic_load(&starve_maxcycles), atomic_load(&starve_seen));
   assert_true(done);
-  assert_true(atomic_load(&starve_maxwait) < 50 * HL_MILLISECOND);
+  /* a loose wall-clock bound (the machine may be loaded: a descheduled
+   * thread stretches any wait); the precise check is in hog cycles */
+  assert_true(atomic_load(&starve_maxwait) < 1000 * HL_MILLISECOND);
   /* independent of timer and OS latency: the waiter starves after 1 ms,
    * i.e. at most ~10 hog cycles of >= 100 us, and then gets the mutex at
    * the next unlock. Without starvation mode it waits for the hog to
