@@ -387,6 +387,20 @@ HL_API void hl_gc_wb_slow(void **slot, void *val) {
   m_unlock(mp);
 }
 
+HL_API void hl_gc_wb_late(void *old, void *val) {
+  m_t *mp = tls_m;
+  if (hl_unlikely(!mp || !mp->curg))
+    hl_misuse("HL_STORE: called outside a goroutine (the collected heap "
+              "is used from goroutines under hl_main)");
+  mp = rt_enter(mp->curg);
+  if (__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) {
+    gcache_t *c = mp->p->gc;
+    wbbuf_put(c, (uintptr_t)old);
+    wbbuf_put(c, (uintptr_t)val);
+  }
+  m_unlock(mp);
+}
+
 static void *wb_bulk(void *dst, const void *src, size_t n, bool move) {
   if (hl_likely(!__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) || n < 8) {
     return move ? memmove(dst, src, n) : memcpy(dst, src, n);

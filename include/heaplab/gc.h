@@ -135,18 +135,33 @@ HL_API void hl_gc_remove_root(void *addr);
 extern HL_API volatile uint32_t hl_gc_wb_enabled;
 /* The barrier's slow path: shades *slot and val, then stores val. */
 HL_API void hl_gc_wb_slow(void **slot, void *val);
+/* The fast path's second look: the store `*slot = val` was made without
+ * the barrier and the collector marks now; shades old (the value
+ * overwritten) and val. */
+HL_API void hl_gc_wb_late(void *old, void *val);
 
 /* HL_STORE(lvalue, value): the store `lvalue = value` of a pointer into a
  * heap object or a root, with Go's hybrid write barrier. When the
- * collector is not marking, the cost is one load and one predicted branch. */
+ * collector is not marking, the cost is two loads of the flag, one of the
+ * old value and two predicted branches. The flag is looked at again after
+ * a store made without the barrier: a goroutine whose P the preemption
+ * signal takes between the first look and the store, and whose thread
+ * then does not run until a collection has started, would otherwise
+ * delete the old value unshaded (Go makes its barrier sequences unsafe
+ * points for asynchronous preemption; an inline C macro cannot be). */
 #define HL_STORE(dst, val)                                              \
   do {                                                                  \
     __typeof__(dst) hl__v = (val);                                      \
     if (__builtin_expect(__atomic_load_n(&hl_gc_wb_enabled,             \
-                                         __ATOMIC_RELAXED) != 0, 0))    \
+                                         __ATOMIC_RELAXED) != 0, 0)) {  \
       hl_gc_wb_slow((void **)(void *)&(dst), (void *)hl__v);            \
-    else                                                                \
+    } else {                                                            \
+      void *hl__old = (void *)(dst);                                    \
       (dst) = hl__v;                                                    \
+      if (__builtin_expect(__atomic_load_n(&hl_gc_wb_enabled,           \
+                                           __ATOMIC_RELAXED) != 0, 0))  \
+        hl_gc_wb_late(hl__old, (void *)hl__v);                          \
+    }                                                                   \
   } while (0)
 
 /* memmove/memcpy of n bytes that may hold pointers into collected memory,
