@@ -372,32 +372,35 @@ static inline void wbbuf_put(gcache_t *c, uintptr_t p) {
     wbbuf_flush(c);
 }
 
-HL_API void hl_gc_wb_slow(void **slot, void *val) {
+/* The barrier's entry: on a goroutine, holding its P in a critical
+ * section (the world cannot stop, so the flag cannot change under us). */
+static m_t *wb_enter(void) {
   m_t *mp = tls_m;
   if (hl_unlikely(!mp || !mp->curg))
     hl_misuse("HL_STORE: called outside a goroutine (the collected heap "
               "is used from goroutines under hl_main)");
-  mp = rt_enter(mp->curg);
-  if (__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) {
-    gcache_t *c = mp->p->gc;
-    wbbuf_put(c, (uintptr_t)__atomic_load_n(slot, __ATOMIC_RELAXED));
-    wbbuf_put(c, (uintptr_t)val);
-  }
-  __atomic_store_n(slot, val, __ATOMIC_RELAXED);
-  m_unlock(mp);
+  return rt_enter(mp->curg);
 }
 
-HL_API void hl_gc_wb_late(void *old, void *val) {
-  m_t *mp = tls_m;
-  if (hl_unlikely(!mp || !mp->curg))
-    hl_misuse("HL_STORE: called outside a goroutine (the collected heap "
-              "is used from goroutines under hl_main)");
-  mp = rt_enter(mp->curg);
+/* Shades old and val while the collector marks. */
+static inline void wb_shade2(m_t *mp, void *old, void *val) {
   if (__atomic_load_n(&hl_gc_wb_enabled, __ATOMIC_RELAXED)) {
     gcache_t *c = mp->p->gc;
     wbbuf_put(c, (uintptr_t)old);
     wbbuf_put(c, (uintptr_t)val);
   }
+}
+
+HL_API void hl_gc_wb_slow(void **slot, void *val) {
+  m_t *mp = wb_enter();
+  wb_shade2(mp, __atomic_load_n(slot, __ATOMIC_RELAXED), val);
+  __atomic_store_n(slot, val, __ATOMIC_RELAXED);
+  m_unlock(mp);
+}
+
+HL_API void hl_gc_wb_late(void *old, void *val) {
+  m_t *mp = wb_enter();
+  wb_shade2(mp, old, val);
   m_unlock(mp);
 }
 
