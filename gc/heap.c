@@ -487,11 +487,12 @@ static bool claim_locked(mspan_t *s, uint32_t sg) {
   return true;
 }
 
+/* tests only (gc/internal.h) */
+HL_HIDDEN void (*_Atomic gc_sweep_test_hook)(uint32_t sg);
+
 /* gc_sweep_one's body: the caller holds a P in a runtime critical section
  * (or the world is stopped), so no cycle can start and flip the sweepgen
  * while it runs. */
-HL_HIDDEN void (*_Atomic gc_sweep_test_hook)(uint32_t sg);
-
 static bool sweep_one_pinned(void) {
   atomic_add_relaxed(&gc.sweepers, 1);
   uint32_t sg = load_sg();
