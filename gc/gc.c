@@ -254,16 +254,9 @@ static void pacer_set_goal(void) {
       goal = lgoal;
   }
   atomic_store_relaxed(&gc.heap_goal, goal);
-  /* the furthest capped assists may let the heap go past the goal
-   * (pacer_revise): half the goal (of at least ASSIST_CAP_MIN_BASE), and
-   * not past the memory limit */
-  uint64_t ceil = goal == UINT64_MAX
-                      ? goal
-                      : goal + (goal > ASSIST_CAP_MIN_BASE ? goal
-                                                           : ASSIST_CAP_MIN_BASE) /
-                                   2;
-  if (ceil > lceil)
-    ceil = lceil > goal ? lceil : goal;
+  /* capped assists never let the heap past the memory limit (the growth
+   * allowance itself is bounded in gc_assist_capped) */
+  uint64_t ceil = lceil > goal ? lceil : goal;
   atomic_store_relaxed(&gc.assist_ceiling, ceil);
   if (goal == UINT64_MAX) {
     atomic_store_relaxed(&gc.trigger, UINT64_MAX);

@@ -219,8 +219,9 @@ static inline void heapbits_set_small(gcache_t *c, uintptr_t v, size_t slot,
       t ? __atomic_load_n(&((hl_type_t *)t)->ptrmask_, __ATOMIC_ACQUIRE) : NULL;
   uintptr_t base = v & ~(uintptr_t)(ARENA_SIZE - 1);
   size_t nw = slot / 8;
-  if (hl_likely(mask && n == 1 && t->size <= 512 && nw <= 64 &&
-                base == c->hb_base)) {
+  /* one object of at most 64 words (n == 1: it fits its slot, so its
+   * type fits one mask word) */
+  if (hl_likely(mask && n == 1 && nw <= 64 && base == c->hb_base)) {
     hb_set_one(c->hb_bits, (v - base) / 8, nw, mask[0]);
     return;
   }

@@ -110,7 +110,8 @@ typedef struct gcstate {
   _Atomic int64_t memlimit;
   uint64_t last_scan_work;     /* scan work of the last cycle (bytes) */
   double cons_mark;            /* Go 1.18's cons/mark ratio estimate */
-  _Atomic uint64_t assist_ceiling; /* assists capped below this heap */
+  _Atomic uint64_t assist_ceiling; /* the memory limit's: capped assists
+                                      * never let the heap past it */
   /* marking */
   _Atomic uintptr_t full;      /* lock-free stacks of workbufs */
   _Atomic uintptr_t empty;
@@ -249,18 +250,18 @@ void gcw_put(gcwork_t *w, uintptr_t obj);
 uintptr_t gcw_get(gcwork_t *w);
 void gcw_flush(gcwork_t *w);        /* everything to the global list */
 bool gcw_empty(gcwork_t *w);
-bool gc_work_available(void);
+bool gc_work_available(void);       /* global full list non-empty */
 
 /* The assist ratio (scan work per byte allocated) wpb, as Go's pacer
  * computes it, after heaplab's cap (pacer_revise): pct is
  * HLDEBUG=gcassistcap, cm the cons/mark (0: none measured yet), live and
- * goal the heap and its goal, most the furthest the cap may let the heap
- * go (goal + 50%, within the memory limit), last the last cycle's scan
+ * goal the heap and its goal, most the furthest the memory limit lets
+ * the heap go (no limit: infinity), last the last cycle's scan
  * work (0: none) and expected this one's; the growth allowance is a
  * fraction of the goal, or of minbase when the goal is smaller. */
 double gc_assist_capped(double wpb, double pct, double cm, double live,
                         double goal, double most, double last,
-                        double expected, double minbase);       /* global full list non-empty */
+                        double expected, double minbase);
 void shade(gcwork_t *w, uintptr_t p);
 void scanblock(gcwork_t *w, uintptr_t b, size_t n);
 void scanobject(gcwork_t *w, uintptr_t b);

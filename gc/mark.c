@@ -568,12 +568,11 @@ static HL_NOINLINE GC_NOSAN void walk_stacks(stackwalk_t *sw) {
 #define SNAP_MAX_BYTES ((size_t)8 << 20)
 static uintptr_t *snap;          /* os_map'd, SNAP_MAX_BYTES reserved */
 static size_t snap_len;          /* words copied this cycle */
-static size_t snap_cap;          /* words usable (0: no buffer) */
 
 static GC_NOSAN void snap_range(uintptr_t lo, size_t n, void *arg) {
   uintptr_t b = (lo + 7) & ~(uintptr_t)7, e = (lo + n) & ~(uintptr_t)7;
   size_t words = e > b ? (e - b) / 8 : 0;
-  if (snap && snap_len + words <= snap_cap) {
+  if (snap && snap_len + words <= SNAP_MAX_BYTES / 8) {
     /* the sanitizers exclude this function: the words are read as the
      * marker reads them (racy for the ones a suspended hog may hold) */
     const uintptr_t *src = (const uintptr_t *)b;
@@ -594,10 +593,8 @@ static void mark_word(uintptr_t v, void *arg) {
  * they are touched; the first cycles take their faults). Without it
  * (no memory) stacks are scanned in the pause. */
 void gc_snapshot_prepare(void) {
-  if (!snap) {
+  if (!snap)
     snap = os_map(SNAP_MAX_BYTES, 0);
-    snap_cap = snap ? SNAP_MAX_BYTES / 8 : 0;
-  }
 }
 
 void gc_scan_stacks(gcwork_t *w) {

@@ -22,11 +22,10 @@
 #include <stdatomic.h>
 #include <time.h>
 
-struct node {
-  struct node *next;
-  uint64_t pad[3];
+struct tnode {
+  struct tnode *left, *right;
 };
-#define NODE_T HL_TYPE(struct node, next)
+#define TNODE_T HL_TYPE(struct tnode, left, right)
 
 static _Atomic int stop, stalls, flips;
 
@@ -45,15 +44,17 @@ static void stall_hook(uint32_t sg) {
     atomic_fetch_add(&flips, 1);
 }
 
+/* cycles back to back; allocates in the tree's size class (second test),
+ * so that a freed tree node is reused and overwritten at once */
 static void cycler(void *arg) {
   hl_waitgroup_t *wg = arg;
-  struct node *keep = NULL;
+  struct tnode *keep = NULL;
   while (!atomic_load(&stop)) {
     for (int i = 0; i < 20000; i++) { /* something to mark */
-      struct node *n = hl_new(NODE_T);
+      struct tnode *t = hl_new(TNODE_T);
       if (i % 8 == 0) {
-        HL_STORE(n->next, keep);
-        keep = n;
+        HL_STORE(t->left, keep);
+        keep = t;
       }
     }
     hl_gc();
@@ -93,11 +94,7 @@ static void test_no_flip_during_a_sweep(void **state) {
 struct cell {
   struct tnode *tree;
 };
-struct tnode {
-  struct tnode *left, *right;
-};
 #define CELL_T HL_TYPE(struct cell, tree)
-#define TNODE_T HL_TYPE(struct tnode, left, right)
 
 static HL_NOINLINE struct tnode *tree_make(int depth) {
   struct tnode *n = hl_new(TNODE_T);
@@ -132,25 +129,6 @@ static void stall_any(uint32_t sg) {
   atomic_fetch_add(&stalls, 1);
 }
 
-/* cycles back to back, allocating in the tree's size class: a freed tree
- * node is reused and overwritten at once */
-static void cycler16(void *arg) {
-  hl_waitgroup_t *wg = arg;
-  struct tnode *keep = NULL;
-  while (!atomic_load(&stop)) {
-    for (int i = 0; i < 20000; i++) {
-      struct tnode *t = hl_new(TNODE_T);
-      if (i % 8 == 0) {
-        HL_STORE(t->left, keep);
-        keep = t;
-      }
-    }
-    hl_gc();
-    keep = NULL;
-  }
-  hl_waitgroup_done(wg);
-}
-
 static HL_NOINLINE struct cell *holder_make(void) {
   struct cell *c = hl_new(CELL_T);
   HL_STORE(c->tree, tree_make(12));
@@ -166,7 +144,7 @@ static void test_tree_survives_stalled_sweeps(void **state) {
   atomic_store(&stalls, 0);
   hl_waitgroup_t wg = HL_WAITGROUP_INIT;
   hl_waitgroup_add(&wg, 1);
-  hl_go(cycler16, &wg);
+  hl_go(cycler, &wg);
   atomic_store(&stall_all, 1);
   atomic_store(&gc_sweep_test_hook, stall_any);
   int64_t end = hl_nanotime() + 2 * HL_SECOND;
