@@ -19,6 +19,7 @@
  * (lazy), and the goroutine starting the next cycle (what is left).
  */
 #include "gc/internal.h"
+#include "gc/alloc_fast.h"
 #include "base/env.h"
 #include "base/os.h"
 
@@ -147,14 +148,6 @@ uint64_t *heapbits_arena_slow(uintptr_t addr) {
   }
   hl_unlock(&bits_lock);
   return hb;
-}
-
-/* Heap bitmap words are written by the P allocating in the span (one
- * writer: spans start on page boundaries, 16 bitmap words per page) and
- * read by markers: relaxed atomics. */
-static inline void hb_write(uint64_t *w, uint64_t mask, uint64_t bits) {
-  uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
-  __atomic_store_n(w, (old & ~mask) | (bits & mask), __ATOMIC_RELAXED);
 }
 
 static void heapbits_clear(uintptr_t base, size_t bytes) {
@@ -637,43 +630,6 @@ static mspan_t *gcentral_get(int spc) {
 
 /* ---------------------------------------------------------- allocation */
 
-static inline bool span_nextfree(mspan_t *s, uint32_t *out) {
-  for (;;) {
-    uint64_t c = s->allocCache;
-    uint32_t fi = atomic_load_relaxed(&s->freeindex);
-    if (hl_likely(c != 0)) {
-      unsigned b = (unsigned)__builtin_ctzll(c);
-      uint32_t idx = fi + b;
-      if (idx >= s->nelems)
-        return false;
-      uint32_t nfi = idx + 1;
-      if ((nfi & 63) == 0) {
-        if (nfi < s->nelems) {
-          uint64_t w;
-          memcpy(&w, s->allocBits + nfi / 8, 8);
-          s->allocCache = ~w;
-        } else {
-          s->allocCache = 0;
-        }
-      } else {
-        s->allocCache = c >> (b + 1);
-      }
-      atomic_store_relaxed(&s->freeindex, nfi);
-      *out = idx;
-      return true;
-    }
-    uint32_t next = (fi & ~63u) + 64;
-    if (next >= s->nelems) {
-      atomic_store_relaxed(&s->freeindex, s->nelems);
-      return false;
-    }
-    uint64_t w;
-    memcpy(&w, s->allocBits + next / 8, 8);
-    s->allocCache = ~w;
-    atomic_store_relaxed(&s->freeindex, next);
-  }
-}
-
 static HL_NOINLINE mspan_t *gc_refill(gcache_t *c, int spc) {
   mspan_t *s = c->alloc[spc];
   if (s) {
@@ -706,77 +662,12 @@ static HL_NOINLINE mspan_t *gc_refill(gcache_t *c, int spc) {
 
 static const uint64_t zerobase[2];
 
-/* Zeroes a small object: inline stores for the sizes binary-trees-like
- * programs allocate most (a libc memset call for 16 bytes was 4% of such
- * a run), memset above. */
-static inline void zero_small(uintptr_t v, size_t n) {
-  if (n <= 64) {
-    uint64_t *p = (uint64_t *)v;
-    switch (n / 8) { /* the classes up to 64 B: 8, 16, 24, 32, 48, 64 */
-    case 8:
-      p[7] = 0;
-      p[6] = 0;
-      /* fall through */
-    case 6:
-      p[5] = 0;
-      p[4] = 0;
-      /* fall through */
-    case 4:
-      p[3] = 0;
-      /* fall through */
-    case 3:
-      p[2] = 0;
-      /* fall through */
-    case 2:
-      p[1] = 0;
-      /* fall through */
-    case 1:
-      p[0] = 0;
-      return;
-    default:
-      break;
-    }
-  }
-  memset((void *)v, 0, n);
-}
-
 /* A large object allocated while marking is black at once (its mark byte
  * set as it is allocated; large objects are rare). */
 static inline void mark_new(gcache_t *c, mspan_t *s, uint32_t idx,
                             size_t size) {
   __atomic_store_n(&s->gcmarks[idx], 1, __ATOMIC_RELAXED);
   c->gcw.bytes_marked += size;
-}
-
-/*
- * Allocate-black for small objects, in bulk. Go sets each new object's
- * mark bit as it is allocated (gcmarknewobject: an atomic OR, because
- * markers set other bits of the same byte); a profile of binary-trees put
- * 9% of the sampled time on that locked OR, and doing without it took the
- * run's median from 1.10 s to 1.07 s (5 interleaved runs). Here the first
- * allocation of a cycle's mark from a cached span records where it
- * started (blackfrom, blackcycle), and the slots allocated from there on
- * — those below freeindex that were free at the sweep (allocBits clear) —
- * get their marks, found 64 slots at a time in the alloc bitmap, when the
- * span leaves the P's cache: at refill, or at mark termination
- * (gcache_release_all, before the checkmark), so every object
- * allocated while marking is marked before anything reads the bits for
- * sweeping. Until then a marker that reaches such an object treats it as
- * black (grey() in mark.c asks black_pending), so the write barrier's
- * shading of new objects queues nothing, as with Go's immediate bit.
- * Races are benign: a marker that reads the span's fields while they
- * change at worst queues a new object and scans it once more (its slots
- * hold only barrier-shaded pointers, or nothing); the range only grows
- * within a cycle (a span cached again by any P keeps its blackfrom), and
- * freeindex does not move back while marking (no sweeping then).
- */
-static inline void black_note(mspan_t *s, uint32_t idx) {
-  uint32_t cyc = (uint32_t)atomic_load_relaxed(&gc.cycle);
-  if (hl_unlikely(atomic_load_relaxed(&s->blackcycle) != cyc)) {
-    atomic_store_relaxed(&s->blackfrom, idx);
-    /* release: a marker that reads blackcycle == cyc sees blackfrom */
-    atomic_store_release(&s->blackcycle, cyc);
-  }
 }
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -838,6 +729,49 @@ static void *gc_alloc_large(m_t *mp, size_t size, const hl_type_t *t,
   return (void *)v;
 }
 
+/* The span class of a small object of size bytes (0 < size <=
+ * MAX_SMALL_SIZE); noscan objects under TINY_SIZE take tiny blocks. */
+static inline int size_spanclass(size_t size, bool noscan) {
+  unsigned sc = size <= SMALL_SIZE_MAX
+                    ? size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV]
+                    : size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) /
+                                       LARGE_SIZE_DIV];
+  if (noscan && size < TINY_SIZE)
+    sc = size_to_class8[TINY_SIZE / SMALL_SIZE_DIV];
+  return (int)(sc << 1 | (noscan ? 1 : 0));
+}
+
+uint32_t gc_type_fast(const hl_type_t *t) {
+  hl_type_t *tt = (hl_type_t *)t;
+  uint32_t f = atomic_load_acquire(&tt->fast_);
+  if (f)
+    return f;
+  bool noscan = t->nfields == 0;
+  size_t size = t->size;
+  f = TYPE_FAST_NONE;
+  /* what gc_alloc does for one object of t without its tiny and large
+   * paths; a scan type's bitmap must fit the one word hb_set_one takes */
+  if (size > 0 && size <= MAX_SMALL_SIZE && !(noscan && size < TINY_SIZE)) {
+    int spc = size_spanclass(size, noscan);
+    size_t slot = class_to_size[spc >> 1];
+    if (noscan) {
+      f = TYPE_FAST_OK | (uint32_t)spc;
+    } else if (slot / 8 <= 64) {
+      tt->hbits_ = type_mask(t)[0];
+      tt->hlo_ = ~(uint64_t)0 >> (64 - slot / 8);
+      f = TYPE_FAST_OK | (uint32_t)spc;
+    }
+  }
+  /* release: a reader that sees fast_ sees hbits_ */
+  atomic_store_release(&tt->fast_, f);
+  return f;
+}
+
+void gc_heapbits_small(gcache_t *c, uintptr_t v, size_t slot,
+                       const hl_type_t *t) {
+  heapbits_set_small(c, v, slot, t, 1);
+}
+
 void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
                bool noscan) {
   gcache_t *c = mp->p->gc;
@@ -860,13 +794,7 @@ void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,
       return (void *)(c->tiny + off);
     }
   }
-  unsigned sc = size <= SMALL_SIZE_MAX
-                    ? size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV]
-                    : size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) /
-                                       LARGE_SIZE_DIV];
-  if (noscan && size < TINY_SIZE)
-    sc = size_to_class8[TINY_SIZE / SMALL_SIZE_DIV];
-  int spc = (int)(sc << 1 | (noscan ? 1 : 0));
+  int spc = size_spanclass(size, noscan);
   mspan_t *s = c->alloc[spc];
   uint32_t idx;
   if (hl_unlikely(!s || !span_nextfree(s, &idx))) {

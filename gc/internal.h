@@ -87,6 +87,21 @@ typedef struct gcache {
 } gcache_t;
 
 
+/* hl_type_t.fast_: the span class of one object of the type (low 8
+ * bits) when hl_new's fast path takes it (TYPE_FAST_OK: a small object,
+ * not tiny; a scan type's bitmap in one word, hbits_), TYPE_FAST_NONE
+ * when it does not; 0 before the first allocation looked. */
+#define TYPE_FAST_SPC 0xffu
+#define TYPE_FAST_OK (1u << 8)
+#define TYPE_FAST_NONE (1u << 9)
+_Static_assert(NUM_SPANCLASS <= 256, "span classes fit fast_'s low byte");
+/* Computes (once) and returns t's fast_. */
+uint32_t gc_type_fast(const hl_type_t *t);
+/* heapbits_set_small for one object of t, out of line: the fast path's
+ * arena-change case. */
+void gc_heapbits_small(gcache_t *c, uintptr_t v, size_t slot,
+                       const hl_type_t *t);
+
 /* gcentral: spans of one spanclass no P owns, split by whether they are
  * swept for the current sweepgen: set (sg / 2) % 2 is swept. */
 typedef struct gcentral {

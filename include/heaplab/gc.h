@@ -54,6 +54,9 @@ typedef struct hl_type {
   const hl_ptrfield_t *fields;
   /* filled by the runtime on first use */
   const uint64_t *_Atomic ptrmask_;
+  uint64_t hbits_;        /* hl_new's fast path: the bitmap, one word, */
+  uint64_t hlo_;          /* the slot's words (the bits it writes), */
+  _Atomic uint32_t fast_; /* and the span class; 0: not looked at yet */
 } hl_type_t;
 
 #define HL__PF(T, f) \
@@ -92,12 +95,12 @@ typedef struct hl_type {
         HL__CAT(HL__MAP, HL__NARG(__VA_ARGS__))(HL__PF, T, __VA_ARGS__)};  \
     /* writable: the runtime caches the pointer bitmap in it */          \
     static hl_type_t hl__t = {sizeof(T), _Alignof(T), #T,                  \
-                              sizeof hl__f / sizeof hl__f[0], hl__f, 0};   \
+                              sizeof hl__f / sizeof hl__f[0], hl__f, 0, 0, 0, 0}; \
     (const hl_type_t *)&hl__t;                                             \
   }))
 #define HL_TYPE_NOPTR(T)                                                \
   (__extension__({                                                      \
-    static hl_type_t hl__t = {sizeof(T), _Alignof(T), #T, 0, 0, 0};     \
+    static hl_type_t hl__t = {sizeof(T), _Alignof(T), #T, 0, 0, 0, 0, 0, 0}; \
     (const hl_type_t *)&hl__t;                                          \
   }))
 
