@@ -8,12 +8,17 @@
 #   --quick      1 repetition (about a minute and a half)
 #   --reps R     repetitions of every run (default 5, quick 1)
 #   --only LIST  only these benchmarks (comma-separated: bt18,bt21,gcbench)
-#   --sides LIST only these sides (comma-separated: heaplab,go,boehm)
+#   --sides LIST only these sides (comma-separated: heaplab,hlgo,go,boehm;
+#                hlgo is heaplab with Go's pacing, see below)
 #   --procs P    processors for every side (default 2): HLMAXPROCS,
 #                GOMAXPROCS, Boehm's worker threads and GC_MARKERS
 #   --build DIR  CMake build directory (default build-rel; configured as
 #                Release if it has no cache yet)
 #   --out FILE   the report (default docs/results/gc.md)
+#
+#  Sides: heaplab (its defaults), hlgo (the same program with Go's pacing:
+#  HLDEBUG=gctrigger=70,gcassistcap=0 — Go's trigger bound and uncapped
+#  assists, the memory-first setting), Go 1.19 and Boehm GC.
 #
 #  1. Builds gc_heaplab and gc_boehm in DIR and bench/gc/go/gcbench.go with
 #     `go build` (standard library only, offline) into a temporary
@@ -47,7 +52,7 @@ procs=2
 cmdline="scripts/gc_bench.sh${*:+ $*}"
 
 usage() { # usage [STATUS]
-  sed -n '5,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,22p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
@@ -82,8 +87,8 @@ for n in ${only//,/ }; do
 done
 for s in ${sides_opt//,/ }; do
   case $s in
-    heaplab|go|boehm) ;;
-    *) echo "$0: --sides: unknown side '$s' (heaplab, go, boehm)" >&2; exit 2 ;;
+    heaplab|hlgo|go|boehm) ;;
+    *) echo "$0: --sides: unknown side '$s' (heaplab, hlgo, go, boehm)" >&2; exit 2 ;;
   esac
 done
 build=${build:-$root/build-rel}
@@ -102,6 +107,9 @@ BENCHES=(
   "bt21|binarytrees depth=21"
   "gcbench|gcbench"
 )
+
+# the hlgo side: heaplab with Go 1.19's trigger bound and uncapped assists
+HLGO_DEBUG=gctrigger=70,gcassistcap=0
 
 wanted_side() { [ -z "$sides_opt" ] || [[ $sides_opt == *",$1,"* ]]; }
 
@@ -137,6 +145,18 @@ build_target() { # build_target SIDE TARGET PATH WHY-IF-NO-TARGET
 }
 build_target heaplab gc_heaplab "$build/bench/gc/gc_heaplab" \
   "not built: the collector (CMake target heaplab_gc) is not on this branch yet"
+if wanted_side hlgo; then
+  if [ -n "${EXE[heaplab]:-}" ]; then
+    EXE[hlgo]=${EXE[heaplab]}
+  elif wanted_side heaplab; then
+    WHY[hlgo]=${WHY[heaplab]:-not built}
+  else
+    build_target hlgo gc_heaplab "$build/bench/gc/gc_heaplab" \
+      "not built: the collector (CMake target heaplab_gc) is not on this branch yet"
+  fi
+else
+  WHY[hlgo]="left out (--sides)"
+fi
 build_target boehm gc_boehm "$build/bench/gc/gc_boehm" \
   "not built: Boehm GC not found (Debian: libgc-dev) or a sanitizer build"
 
@@ -158,7 +178,7 @@ else
   fi
 fi
 sides=()
-for s in heaplab go boehm; do
+for s in heaplab hlgo go boehm; do
   [ -n "${EXE[$s]:-}" ] && sides+=("$s")
 done
 if [ ${#sides[@]} = 0 ]; then
@@ -179,6 +199,7 @@ run_one() {
   local -a envs=(HLMAXPROCS="$procs" HLGC=100)
   local -a cmd=("${EXE[$side]}" "$@" -q)
   case $side in
+    hlgo) envs+=(HLDEBUG="$HLGO_DEBUG") ;;
     go) envs=(GOMAXPROCS="$procs" GOGC=100 GODEBUG=gctrace=1) ;;
     boehm) envs=(GC_MARKERS="$procs"); [ "$1" = binarytrees ] && cmd+=("threads=$procs") ;;
   esac
@@ -234,7 +255,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 mkdir -p "$(dirname "$out")"
 why_lines=""
-for s in heaplab go boehm; do
+for s in heaplab hlgo go boehm; do
   [ -n "${WHY[$s]:-}" ] && why_lines+="$s=${WHY[$s]}"$'\n'
 done
 
@@ -242,7 +263,7 @@ BENCHES_SPEC=$(printf '%s\n' "${BENCHES[@]}") \
 MACHINE="$(uname -srm); $cpu; $(nproc) CPUs; $mem" \
 COMMIT="$commit" BUILD_TYPE="$build_type" \
 CC_VERSION="$( (cc --version 2>/dev/null || echo unknown) | head -1)" \
-GO_VERSION="$go_version" SIDES="${sides[*]}" WHY="$why_lines" \
+GO_VERSION="$go_version" HLGO_DEBUG="$HLGO_DEBUG" SIDES="${sides[*]}" WHY="$why_lines" \
 CMDLINE="$cmdline" REPS="$reps" PROCS="$procs" \
 LOAD="$load_start at the start, $load_end at the end" ELAPSED="$elapsed" \
 DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" \
