@@ -8,7 +8,8 @@
 #   heaplab-N.hltrace, heaplab-N.csv   each heaplab run's trace and curve
 #   go-N.csv                           each Go run's curve (scripts/go_mmu.sh)
 #   mmu.png, mmu.svg                   the last run's curves overlaid
-#   table.md                           the figures, as printed
+#   table.md                           the figures, as printed, and the
+#                                      machine's own stalls (heaplab hiccup)
 #
 #   scripts/mmu_bench.sh [OUTDIR] [DEPTH] [REPS]   (default out/mmu 18 3)
 # Needs a release build (build/, scripts/demo.sh or scripts/test.sh make
@@ -74,6 +75,17 @@ for side, v in sides.items():
     med = [statistics.median(c) for c in zip(*v)]
     print("| median | %s | %.3f | %.3f | %.3f |" % (side, *med))
 PY
+# the machine's own stalls over 5 s, as a ceiling for the figures above:
+# a stall that lands on a mark worker counts as collector time
+{
+  echo
+  echo "The machine alone, right after the runs (\`heaplab hiccup --duration 5s --threads 2\`:"
+  echo "two threads that only read the clock; gaps over 100 us are stalls):"
+  echo
+  echo '```'
+  "$hl" hiccup --duration 5s --threads 2
+  echo '```'
+} | tee -a "$table"
 files="$out/heaplab-$reps.csv"
 titles="heaplab"
 if [ "$have_go" = 1 ]; then files="$files $out/go-$reps.csv"; titles="$titles Go-1.19"; fi

@@ -27,6 +27,7 @@ extern const hl_cmd_t cmd_run_child; /* hidden: started by run and sweep */
 extern const hl_cmd_t cmd_sweep;
 extern const hl_cmd_t cmd_compare;
 extern const hl_cmd_t cmd_plot;
+extern const hl_cmd_t cmd_hiccup;
 
 /* Prints "heaplab NAME: message", the usage of c, returns 2. */
 int cli_usage_error(const hl_cmd_t *c, const char *fmt, ...)

@@ -13,7 +13,7 @@
 
 static const hl_cmd_t *const commands[] = {
     &cmd_run,   &cmd_sweep, &cmd_compare,   &cmd_plot,
-    &cmd_trace, &cmd_mmu,   &cmd_run_child,
+    &cmd_trace, &cmd_mmu,   &cmd_hiccup,    &cmd_run_child,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
