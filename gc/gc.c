@@ -1464,7 +1464,8 @@ static inline void *alloc_common(size_t size, const hl_type_t *t, size_t n,
   }
   m_unlock(mp);
   if (hl_unlikely(yield))
-    hl_yield(); /* through schedule(): the worker hook runs it */
+    gosched_next(); /* through schedule(): the worker hook runs it, then
+                     * this goroutine again */
   if (hl_unlikely(gc_marking())) {
     assist_charge(gp, size);
   } else if (hl_unlikely(check)) {

@@ -103,6 +103,11 @@ static inline m_t *rt_enter(g_t *gp) {
   return rt_enter_slow(gp);
 }
 
+/* Gives the P to what schedule() picks first (a mark worker whose turn
+ * it is: gc/gc.c) and resumes next, from runnext — unlike hl_yield, which
+ * queues the G behind every runnable one: a goroutine that steps aside
+ * for a worker slice keeps its place. */
+void gosched_next(void);
 /* Parks the current G (status WAITING, reason) after its context is saved;
  * then, on g0, unlockf(gp, arg) runs: if it returns false the G is
  * resumed at once. The G resumes when someone calls goready. */

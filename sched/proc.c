@@ -1005,6 +1005,13 @@ static HL_NOINLINE void yield_slow(void) {
   switch_direct(mp, gp, next, AFTER_YIELD_DIRECT);
 }
 
+void gosched_next(void) {
+  g_t *gp = curg_or_die("gosched_next");
+  rt_enter(gp);
+  trace_go_yield(gp->goid);
+  mcall(gp, AFTER_YIELD_NEXT);
+}
+
 void gopark(bool (*unlockf)(g_t *, void *), void *arg, int reason) {
   g_t *gp = tls_m->curg;
   m_t *mp = gp->m;
@@ -1357,10 +1364,11 @@ static bool after_switch(m_t *mp) {
   mp->after = AFTER_NONE;
   switch (after) {
   case AFTER_YIELD:
+  case AFTER_YIELD_NEXT:
     mp->curg = NULL;
     gp->m = NULL;
     atomic_store_release(&gp->status, G_RUNNABLE);
-    runqput(mp->p, gp, false);
+    runqput(mp->p, gp, after == AFTER_YIELD_NEXT);
     return false;
   case AFTER_PARK: {
     mp->curg = NULL;

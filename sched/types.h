@@ -149,6 +149,8 @@ enum after_action {
   AFTER_NONE = 0,
   AFTER_PARK,    /* WAITING; call after_unlock(g, after_arg) */
   AFTER_YIELD,   /* RUNNABLE; back on a run queue */
+  AFTER_YIELD_NEXT, /* RUNNABLE; runnext: the P's next G after what
+                     * schedule() picks first (gosched_next) */
   AFTER_EXIT,    /* DEAD; free the G */
   AFTER_EXITSYSCALL, /* came back from a syscall without a P */
   AFTER_PREEMPTED,   /* lost its P while running */
