@@ -136,31 +136,26 @@ static inline void black_note(mspan_t *s, uint32_t idx) {
  * and allocate-black of gc_alloc without its size-class lookup, tiny and
  * large paths or generic bitmap writer. NULL, with nothing done, when it
  * would need a call (no cached span or a full one: gc_alloc refills; a
- * slot to zero over 64 bytes; the P's cached arena bitmap is another
- * arena's): the caller stays a leaf that saves no register. Caller is in
- * a critical section on the P that owns c.
+ * slot over 64 bytes to zero): the caller stays a leaf that saves no
+ * register. Caller is in a critical section on the P that owns c.
  */
 static inline void *gc_new_fast(gcache_t *c, const hl_type_t *t, uint32_t f) {
-  mspan_t *s = c->alloc[f & TYPE_FAST_SPC];
-  if (hl_unlikely(!s))
-    return NULL;
-  size_t elem = s->elemsize;
-  uintptr_t base = s->base;
-  if (hl_unlikely((s->gcneedzero && elem > 64) ||
-                  (!(f & 1) && (base & ~(uintptr_t)(ARENA_SIZE - 1)) !=
-                                   c->hb_base)))
+  uint32_t spc = f & TYPE_FAST_SPC;
+  mspan_t *s = c->alloc[spc];
+  if (hl_unlikely(!s || (s->gcneedzero && (f & TYPE_FAST_BIG))))
     return NULL;
   uint32_t idx;
   if (hl_unlikely(!span_nextfree(s, &idx)))
     return NULL;
   s->allocCount++;
-  uintptr_t v = base + (uintptr_t)idx * elem;
+  size_t elem = s->elemsize, off_bytes = (size_t)idx * elem;
+  uintptr_t v = s->base + off_bytes;
   if (s->gcneedzero)
     zero_words((uint64_t *)v, elem / 8); /* elem <= 64: checked above */
   if (!(f & 1)) { /* a scan class: the object's bits, then zeros */
-    size_t w0 = (v - c->hb_base) / 8, off = w0 & 63, nw = elem / 8;
+    size_t w0 = off_bytes / 8, off = w0 & 63, nw = elem / 8;
     uint64_t lo = t->hlo_, bits = t->hbits_;
-    uint64_t *w = c->hb_bits + (w0 >> 6);
+    uint64_t *w = c->alloc_hb[spc] + (w0 >> 6);
     hb_write(w, lo << off, bits << off);
     if (hl_unlikely(off + nw > 64))
       hb_write(w + 1, lo >> (64 - off), bits >> (64 - off));

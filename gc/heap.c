@@ -656,6 +656,11 @@ static HL_NOINLINE mspan_t *gc_refill(gcache_t *c, int spc) {
   atomic_add_relaxed(&gc.heap_live,
                      (uint64_t)(s->nelems - s->allocCount) * s->elemsize);
   c->alloc[spc] = s;
+  if (!(spc & 1)) {
+    size_t w0 = (s->base & (ARENA_SIZE - 1)) / 8;
+    HL_ASSERT_INTERNAL(w0 % 64 == 0);
+    c->alloc_hb[spc] = heapbits_arena(s->base) + w0 / 64;
+  }
   c->check_trigger = true; /* heap_live moved: alloc_common looks */
   return s;
 }
@@ -754,22 +759,18 @@ uint32_t gc_type_fast(const hl_type_t *t) {
   if (size > 0 && size <= MAX_SMALL_SIZE && !(noscan && size < TINY_SIZE)) {
     int spc = size_spanclass(size, noscan);
     size_t slot = class_to_size[spc >> 1];
+    uint32_t big = slot > 64 ? TYPE_FAST_BIG : 0;
     if (noscan) {
-      f = TYPE_FAST_OK | (uint32_t)spc;
+      f = TYPE_FAST_OK | big | (uint32_t)spc;
     } else if (slot / 8 <= 64) {
       tt->hbits_ = type_mask(t)[0];
       tt->hlo_ = ~(uint64_t)0 >> (64 - slot / 8);
-      f = TYPE_FAST_OK | (uint32_t)spc;
+      f = TYPE_FAST_OK | big | (uint32_t)spc;
     }
   }
   /* release: a reader that sees fast_ sees hbits_ */
   atomic_store_release(&tt->fast_, f);
   return f;
-}
-
-void gc_heapbits_small(gcache_t *c, uintptr_t v, size_t slot,
-                       const hl_type_t *t) {
-  heapbits_set_small(c, v, slot, t, 1);
 }
 
 void *gc_alloc(m_t *mp, size_t size, const hl_type_t *t, size_t n,

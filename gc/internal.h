@@ -84,6 +84,10 @@ typedef struct gcache {
    * heapbits_set_small): saves the arena lookup on most allocations */
   uintptr_t hb_base;
   uint64_t *hb_bits;
+  /* the heap-bitmap word of alloc[i]'s first slot, scan classes (set with
+   * alloc[i] by gc_refill; spans start on a bitmap word): hl_new's fast
+   * path writes its bits without looking up the arena */
+  uint64_t *alloc_hb[NUM_SPANCLASS];
 } gcache_t;
 
 
@@ -94,13 +98,10 @@ typedef struct gcache {
 #define TYPE_FAST_SPC 0xffu
 #define TYPE_FAST_OK (1u << 8)
 #define TYPE_FAST_NONE (1u << 9)
+#define TYPE_FAST_BIG (1u << 10) /* the slot is over 64 bytes */
 _Static_assert(NUM_SPANCLASS <= 256, "span classes fit fast_'s low byte");
 /* Computes (once) and returns t's fast_. */
 uint32_t gc_type_fast(const hl_type_t *t);
-/* heapbits_set_small for one object of t, out of line: the fast path's
- * arena-change case. */
-void gc_heapbits_small(gcache_t *c, uintptr_t v, size_t slot,
-                       const hl_type_t *t);
 
 /* gcentral: spans of one spanclass no P owns, split by whether they are
  * swept for the current sweepgen: set (sg / 2) % 2 is swept. */
