@@ -2,10 +2,13 @@
 # scripts/mmu_bench.sh — the collector's latency goal, measured with the
 # tracer (issue: "the collector's latency goal"): binary-trees at DEPTH,
 # 2 Ps, HLGC=100, heaplab and Go 1.19 in the same run, REPS repetitions
-# interleaved (heaplab, Go, heaplab, Go, ...). Prints MMU at 1, 10 and
+# interleaved (heaplab, heaplab with Go's pacing, Go, ...: the second is
+# the same program with HLDEBUG=gctrigger=70,gcassistcap=0, the
+# memory-first setting of docs/results/gc.md). Prints MMU at 1, 10 and
 # 100 ms (flags stw+background+assist, Go's default) for every run and the
 # median per side, and writes under OUTDIR:
 #   heaplab-N.hltrace, heaplab-N.csv   each heaplab run's trace and curve
+#   hlgo-N.hltrace, hlgo-N.csv         the same with Go's pacing
 #   go-N.csv                           each Go run's curve (scripts/go_mmu.sh)
 #   mmu.png, mmu.svg                   the last run's curves overlaid
 #   table.md                           the figures, as printed, and the
@@ -57,6 +60,16 @@ for i in $(seq 1 "$reps"); do
   line="| $i | heaplab"
   for w in 0.001 0.01 0.1; do line="$line | $(mmu_at "$out/heaplab-$i.win.csv" $w)"; done
   echo "$line |" | tee -a "$table"
+  tr="$out/hlgo-$i.hltrace"
+  HLDEBUG=gctrigger=70,gcassistcap=0 HLMAXPROCS=2 HLGC=100 HLTRACE="$tr" \
+    "$bt" binarytrees depth="$depth" >/dev/null
+  "$hl" mmu --csv --windows 1ms,10ms,100ms --flags stw,background,assist "$tr" \
+    >"$out/hlgo-$i.win.csv"
+  "$hl" mmu --csv --percentiles 0.1,1,5 --flags stw,background,assist "$tr" \
+    >"$out/hlgo-$i.csv"
+  line="| $i | heaplab, Go's pacing"
+  for w in 0.001 0.01 0.1; do line="$line | $(mmu_at "$out/hlgo-$i.win.csv" $w)"; done
+  echo "$line |" | tee -a "$table"
   if [ "$have_go" = 1 ]; then
     GOMAXPROCS=2 GOGC=100 scripts/go_mmu.sh "$out/go-run" "$depth" >/dev/null
     cp "$out/go-run/go_mmu.csv" "$out/go-$i.csv"
@@ -86,8 +99,8 @@ PY
   "$hl" hiccup --duration 5s --threads 2
   echo '```'
 } | tee -a "$table"
-files="$out/heaplab-$reps.csv"
-titles="heaplab"
+files="$out/heaplab-$reps.csv $out/hlgo-$reps.csv"
+titles="heaplab heaplab-Go-pacing"
 if [ "$have_go" = 1 ]; then files="$files $out/go-$reps.csv"; titles="$titles Go-1.19"; fi
 if command -v gnuplot >/dev/null; then
   gnuplot -e "files='$files'; titles='$titles'; out='$out/mmu'; pct=1" plots/mmu.gp
