@@ -154,7 +154,8 @@ static inline void *gc_new_fast(gcache_t *c, const hl_type_t *t, uint32_t f) {
     zero_words((uint64_t *)v, elem / 8); /* elem <= 64: checked above */
   if (!(f & 1)) { /* a scan class: the object's bits, then zeros */
     size_t w0 = off_bytes / 8, off = w0 & 63, nw = elem / 8;
-    uint64_t lo = t->hlo_, bits = t->hbits_;
+    uint64_t lo = __atomic_load_n(&t->hlo_, __ATOMIC_RELAXED);
+    uint64_t bits = __atomic_load_n(&t->hbits_, __ATOMIC_RELAXED);
     uint64_t *w = c->alloc_hb[spc] + (w0 >> 6);
     hb_write(w, lo << off, bits << off);
     if (hl_unlikely(off + nw > 64))

@@ -763,8 +763,11 @@ uint32_t gc_type_fast(const hl_type_t *t) {
     if (noscan) {
       f = TYPE_FAST_OK | big | (uint32_t)spc;
     } else if (slot / 8 <= 64) {
-      tt->hbits_ = type_mask(t)[0];
-      tt->hlo_ = ~(uint64_t)0 >> (64 - slot / 8);
+      /* atomic: two first allocations may both get here, and fast paths
+       * that saw the other's fast_ read them meanwhile (the same values) */
+      __atomic_store_n(&tt->hbits_, type_mask(t)[0], __ATOMIC_RELAXED);
+      __atomic_store_n(&tt->hlo_, ~(uint64_t)0 >> (64 - slot / 8),
+                       __ATOMIC_RELAXED);
       f = TYPE_FAST_OK | big | (uint32_t)spc;
     }
   }
