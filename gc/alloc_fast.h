@@ -168,4 +168,26 @@ static inline void *gc_new_fast(gcache_t *c, const hl_type_t *t, uint32_t f) {
   return (void *)v;
 }
 
+/* hl_alloc_noscan's fast path: size in [TINY_SIZE, SMALL_SIZE_MAX], from
+ * the P's cached noscan span of its class; NULL when that span is
+ * missing or full. No heap bits; a reused slot over 64 bytes is zeroed
+ * with memset. Caller is in a critical section on the P that owns c. */
+static inline void *gc_noscan_fast(gcache_t *c, size_t size) {
+  unsigned sc = size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
+  mspan_t *s = c->alloc[sc << 1 | 1];
+  uint32_t idx;
+  if (hl_unlikely(!s || !span_nextfree(s, &idx)))
+    return NULL;
+  s->allocCount++;
+  size_t elem = s->elemsize;
+  uintptr_t v = s->base + (uintptr_t)idx * elem;
+  if (s->gcneedzero)
+    zero_small(v, elem);
+  if (gc_marking())
+    black_note(s, idx);
+  GC_OWNER_ADD(c->alloc_bytes, elem);
+  GC_OWNER_ADD(c->alloc_objects, 1);
+  return (void *)v;
+}
+
 #endif

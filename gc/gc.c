@@ -1525,8 +1525,33 @@ HL_API void *hl_new_array(const hl_type_t *t, size_t n) {
   return alloc_common(t->size * n, t, n, t->nfields == 0);
 }
 
+/* The common case inline, as hl_new's (sizes from TINY_SIZE to
+ * SMALL_SIZE_MAX: under it the tiny allocator's blocks, above it the
+ * 128-byte classes, both through alloc_common). */
 HL_API void *hl_alloc_noscan(size_t size) {
-  return alloc_common(size, NULL, 1, true);
+  m_t *mp = tls_m;
+  g_t *gp;
+  if (hl_unlikely(size - TINY_SIZE > SMALL_SIZE_MAX - TINY_SIZE || !mp ||
+                  !(gp = mp->curg)))
+    return alloc_common(size, NULL, 1, true);
+  m_lock(mp);
+  p_t *pp = mp->p;
+  gcache_t *c;
+  void *v;
+  if (hl_unlikely(!pp || !(c = pp->gc) ||
+                  atomic_load_relaxed(&pp->preempt_coop) ||
+                  (v = gc_noscan_fast(c, size)) == NULL)) {
+    m_unlock(mp);
+    return alloc_common(size, NULL, 1, true);
+  }
+  m_unlock(mp);
+  if (hl_unlikely(gc_marking())) {
+    assist_sync(gp);
+    gp->gcassistbytes -= (int64_t)size;
+    if (gp->gcassistbytes < 0)
+      return new_assist(gp, v);
+  }
+  return v;
 }
 
 HL_API void *hl_alloc_conservative(size_t size) {

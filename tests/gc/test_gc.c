@@ -587,6 +587,34 @@ static void test_precise_bits_fast_path(void **state) {
   memset(pb_hold, 0, sizeof pb_hold);
 }
 
+/* hl_alloc_noscan's fast path (gc/alloc_fast.h): sizes across the small
+ * classes, reused slots zeroed (up to 64 bytes inline, above by memset),
+ * objects distinct and as large as asked. */
+static void test_noscan_fast_path(void **state) {
+  (void)state;
+  static const size_t sizes[] = {16, 17, 24, 40, 64, 65, 100, 255, 1000, 1024};
+  enum { N = 400 };
+  for (int round = 0; round < 3; round++) {
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+      uint8_t *prev = NULL;
+      for (int i = 0; i < N; i++) {
+        uint8_t *p = hl_alloc_noscan(sizes[k]);
+        assert_non_null(p);
+        for (size_t b = 0; b < sizes[k]; b++)
+          if (p[b] != 0)
+            fail_msg("size %zu, round %d: byte %zu of a new object is %#x",
+                     sizes[k], round, b, p[b]);
+        assert_true(hl_gc_usable_size(p) >= sizes[k]);
+        if (prev)
+          assert_true(p >= prev + sizes[k] || p + sizes[k] <= prev);
+        memset(p, 0xff, sizes[k]); /* garbage for the next round's reuse */
+        prev = p;
+      }
+    }
+    hl_gc();
+  }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_new_is_zeroed_and_typed),
     cmocka_unit_test(test_live_tree_survives_cycles),
@@ -603,6 +631,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parked_stacks_are_roots),
     cmocka_unit_test(test_unstarted_goroutine_args_are_roots),
     cmocka_unit_test(test_precise_bits_fast_path),
+    cmocka_unit_test(test_noscan_fast_path),
 };
 
 HL_SCHED_TEST_MAIN(tests)
