@@ -31,6 +31,8 @@
 #     10-minute timeout. Settings: HLGC=100, GOGC=100 with
 #     GODEBUG=gctrace=1 (Go's single pauses and assist time are read from
 #     the trace), Boehm's defaults with GC_MARKERS=P.
+#     After the runs, `heaplab hiccup --duration 5s` measures the machine's
+#     own stalls (threads that only read the clock), printed in the report.
 #  3. Every program prints a `result ...` line and a `pauses ns=...` line
 #     (bench/gc/hl_gcbench.c says what each field is); bench/gc/report.py
 #     takes medians and writes the report: machine, commit, the exact
@@ -242,6 +244,16 @@ for rep in $(seq "$reps"); do
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed=$(($(date +%s) - t_start))
+# the machine's own stalls right after the runs (heaplab hiccup,
+# docs/tracing.md): the pauses and times above include them
+hiccup=""
+if cmake --build "$build" --target heaplab_cli >"$tmp/build-cli.log" 2>&1 &&
+    [ -x "$build/tools/heaplab/heaplab" ]; then
+  echo "== heaplab hiccup --duration 5s --threads $procs"
+  hiccup=$("$build/tools/heaplab/heaplab" hiccup --duration 5s --threads "$procs" 2>&1) ||
+    hiccup=""
+  echo "$hiccup"
+fi
 
 # ---- report ---------------------------------------------------------------
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -263,7 +275,7 @@ BENCHES_SPEC=$(printf '%s\n' "${BENCHES[@]}") \
 MACHINE="$(uname -srm); $cpu; $(nproc) CPUs; $mem" \
 COMMIT="$commit" BUILD_TYPE="$build_type" \
 CC_VERSION="$( (cc --version 2>/dev/null || echo unknown) | head -1)" \
-GO_VERSION="$go_version" HLGO_DEBUG="$HLGO_DEBUG" SIDES="${sides[*]}" WHY="$why_lines" \
+GO_VERSION="$go_version" HLGO_DEBUG="$HLGO_DEBUG" HICCUP="$hiccup" SIDES="${sides[*]}" WHY="$why_lines" \
 CMDLINE="$cmdline" REPS="$reps" PROCS="$procs" \
 LOAD="$load_start at the start, $load_end at the end" ELAPSED="$elapsed" \
 DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" \

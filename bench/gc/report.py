@@ -354,6 +354,15 @@ def main():
         o.append(f"(The pause targets are stated for 2 Ps; this run used "
                  f"{procs}.)\n")
 
+    if E.get("HICCUP"):
+        o.append("## The machine alone\n")
+        o.append(f"Right after the runs, `heaplab hiccup --duration 5s "
+                 f"--threads {procs}` (docs/tracing.md): threads that only "
+                 "read the clock, a gap over 100 µs counted as a stall. A "
+                 "stop-the-world waits for every P's thread, so a stall of "
+                 "that thread is a pause of that length; a stall during a "
+                 "run adds to its time.\n")
+        o.append("```\n" + E["HICCUP"].rstrip() + "\n```\n")
     o.append("## Definitions\n")
     o.append(DEFINITIONS)
 
