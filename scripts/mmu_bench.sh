@@ -50,26 +50,24 @@ table="$out/table.md"
   echo "| run | side | MMU(1 ms) | MMU(10 ms) | MMU(100 ms) |"
   echo "|---|---|---|---|---|"
 } >"$table"
+# run_heaplab REP NAME TITLE [VAR=VALUE...]: one traced run of
+# binary-trees with the settings given, its curves and its table row
+run_heaplab() {
+  local i=$1 name=$2 title=$3
+  shift 3
+  local tr="$out/$name-$i.hltrace"
+  env "$@" HLMAXPROCS=2 HLGC=100 HLTRACE="$tr" "$bt" binarytrees depth="$depth" >/dev/null
+  "$hl" mmu --csv --windows 1ms,10ms,100ms --flags stw,background,assist "$tr" \
+    >"$out/$name-$i.win.csv"
+  "$hl" mmu --csv --percentiles 0.1,1,5 --flags stw,background,assist "$tr" \
+    >"$out/$name-$i.csv"
+  local line="| $i | $title" w
+  for w in 0.001 0.01 0.1; do line="$line | $(mmu_at "$out/$name-$i.win.csv" $w)"; done
+  echo "$line |" | tee -a "$table"
+}
 for i in $(seq 1 "$reps"); do
-  tr="$out/heaplab-$i.hltrace"
-  HLMAXPROCS=2 HLGC=100 HLTRACE="$tr" "$bt" binarytrees depth="$depth" >/dev/null
-  "$hl" mmu --csv --windows 1ms,10ms,100ms --flags stw,background,assist "$tr" \
-    >"$out/heaplab-$i.win.csv"
-  "$hl" mmu --csv --percentiles 0.1,1,5 --flags stw,background,assist "$tr" \
-    >"$out/heaplab-$i.csv"
-  line="| $i | heaplab"
-  for w in 0.001 0.01 0.1; do line="$line | $(mmu_at "$out/heaplab-$i.win.csv" $w)"; done
-  echo "$line |" | tee -a "$table"
-  tr="$out/hlgo-$i.hltrace"
-  HLDEBUG=gctrigger=70,gcassistcap=0 HLMAXPROCS=2 HLGC=100 HLTRACE="$tr" \
-    "$bt" binarytrees depth="$depth" >/dev/null
-  "$hl" mmu --csv --windows 1ms,10ms,100ms --flags stw,background,assist "$tr" \
-    >"$out/hlgo-$i.win.csv"
-  "$hl" mmu --csv --percentiles 0.1,1,5 --flags stw,background,assist "$tr" \
-    >"$out/hlgo-$i.csv"
-  line="| $i | heaplab, Go's pacing"
-  for w in 0.001 0.01 0.1; do line="$line | $(mmu_at "$out/hlgo-$i.win.csv" $w)"; done
-  echo "$line |" | tee -a "$table"
+  run_heaplab "$i" heaplab heaplab
+  run_heaplab "$i" hlgo "heaplab, Go's pacing" HLDEBUG=gctrigger=70,gcassistcap=0
   if [ "$have_go" = 1 ]; then
     GOMAXPROCS=2 GOGC=100 scripts/go_mmu.sh "$out/go-run" "$depth" >/dev/null
     cp "$out/go-run/go_mmu.csv" "$out/go-$i.csv"
