@@ -1486,6 +1486,17 @@ static HL_NOINLINE void *new_assist(g_t *gp, void *v) {
   return v;
 }
 
+/* A fast path's start on mp: a critical section, then the P's cache, or
+ * NULL (no P, no cache yet, or a cooperative preemption asked: the
+ * general path) with the critical section still held. */
+static inline gcache_t *fast_enter(m_t *mp) {
+  m_lock(mp);
+  p_t *pp = mp->p;
+  if (hl_likely(pp && !atomic_load_relaxed(&pp->preempt_coop)))
+    return pp->gc;
+  return NULL;
+}
+
 /* The end of a fast path's allocation of size bytes (v) on mp, in a
  * critical section: leave it, then the mark's assist charge. */
 static inline void *fast_done(m_t *mp, g_t *gp, void *v, size_t size) {
@@ -1512,13 +1523,9 @@ HL_API void *hl_new(const hl_type_t *t) {
   g_t *gp;
   if (hl_unlikely(!(f & TYPE_FAST_OK) || !mp || !(gp = mp->curg)))
     return new_slow(t);
-  m_lock(mp);
-  p_t *pp = mp->p;
-  gcache_t *c;
+  gcache_t *c = fast_enter(mp);
   void *v;
-  if (hl_unlikely(!pp || !(c = pp->gc) ||
-                  atomic_load_relaxed(&pp->preempt_coop) ||
-                  (v = gc_new_fast(c, t, f)) == NULL)) {
+  if (hl_unlikely(!c || (v = gc_new_fast(c, t, f)) == NULL)) {
     m_unlock(mp);
     return new_slow(t);
   }
@@ -1540,13 +1547,9 @@ HL_API void *hl_alloc_noscan(size_t size) {
   if (hl_unlikely(size - TINY_SIZE > SMALL_SIZE_MAX - TINY_SIZE || !mp ||
                   !(gp = mp->curg)))
     return alloc_common(size, NULL, 1, true);
-  m_lock(mp);
-  p_t *pp = mp->p;
-  gcache_t *c;
+  gcache_t *c = fast_enter(mp);
   void *v;
-  if (hl_unlikely(!pp || !(c = pp->gc) ||
-                  atomic_load_relaxed(&pp->preempt_coop) ||
-                  (v = gc_noscan_fast(c, size)) == NULL)) {
+  if (hl_unlikely(!c || (v = gc_noscan_fast(c, size)) == NULL)) {
     m_unlock(mp);
     return alloc_common(size, NULL, 1, true);
   }
