@@ -145,19 +145,17 @@ build_target() { # build_target SIDE TARGET PATH WHY-IF-NO-TARGET
     WHY[$side]="the build of $target failed"
   fi
 }
-build_target heaplab gc_heaplab "$build/bench/gc/gc_heaplab" \
-  "not built: the collector (CMake target heaplab_gc) is not on this branch yet"
-if wanted_side hlgo; then
-  if [ -n "${EXE[heaplab]:-}" ]; then
-    EXE[hlgo]=${EXE[heaplab]}
-  elif wanted_side heaplab; then
-    WHY[hlgo]=${WHY[heaplab]:-not built}
-  else
-    build_target hlgo gc_heaplab "$build/bench/gc/gc_heaplab" \
-      "not built: the collector (CMake target heaplab_gc) is not on this branch yet"
-  fi
-else
+no_collector="not built: the collector (CMake target heaplab_gc) is not on this branch yet"
+build_target heaplab gc_heaplab "$build/bench/gc/gc_heaplab" "$no_collector"
+# hlgo runs the same program: built here only when heaplab was left out
+if ! wanted_side hlgo; then
   WHY[hlgo]="left out (--sides)"
+elif [ -n "${EXE[heaplab]:-}" ]; then
+  EXE[hlgo]=${EXE[heaplab]}
+elif wanted_side heaplab; then
+  WHY[hlgo]=${WHY[heaplab]:-not built}
+else
+  build_target hlgo gc_heaplab "$build/bench/gc/gc_heaplab" "$no_collector"
 fi
 build_target boehm gc_boehm "$build/bench/gc/gc_boehm" \
   "not built: Boehm GC not found (Debian: libgc-dev) or a sanitizer build"
